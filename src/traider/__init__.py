@@ -1,0 +1,1 @@
+"""TRAIDER: an autonomous crypto trading platform."""

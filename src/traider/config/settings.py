@@ -1,0 +1,64 @@
+"""The platform's settings, read once from the environment (`TRAIDER_*`) and frozen.
+
+Every field here is documented in the README's configuration table; a test keeps the two in step.
+Secrets are `SecretStr`, so printing or logging the settings never shows them.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Frozen settings of one TRAIDER process."""
+
+    model_config = SettingsConfigDict(env_prefix="TRAIDER_", frozen=True, extra="ignore")
+
+    home: Path = Field(
+        default=Path(".traider"),
+        description="Directory for local state: the embedded PostgreSQL data directory, logs and caches.",
+    )
+    database_url: SecretStr | None = Field(
+        default=None,
+        description=(
+            "SQLAlchemy URL of the PostgreSQL server to use (postgresql+psycopg://user:pass@host:port/db). "
+            "Unset: the embedded server in `$TRAIDER_HOME/pg` is started and used."
+        ),
+    )
+    database_app_role: str = Field(
+        default="traider_app",
+        description=(
+            "Role the application switches to (SET ROLE) after connecting. It may only INSERT and SELECT "
+            "the audit log. Empty: keep the login role."
+        ),
+    )
+    database_connect_timeout_s: int = Field(
+        default=5, ge=1, description="Seconds to wait for the database server before giving up."
+    )
+    bulk_batch_rows: int = Field(
+        default=250_000, ge=1, description="Rows per transaction in the bulk writer."
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="INFO", description="Log level of the command line and services."
+    )
+
+    @property
+    def embedded_pgdata(self) -> Path:
+        """Return the data directory of the embedded PostgreSQL server."""
+        return self.home / "pg"
+
+    @property
+    def uses_embedded_database(self) -> bool:
+        """Return True when no external database URL is configured."""
+        return self.database_url is None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Return the process-wide settings, read from the environment on first use."""
+    return Settings()

@@ -1,0 +1,65 @@
+"""The embedded PostgreSQL server: a real server of the project's own, from the `pgserver` package.
+
+It listens on a Unix socket only, keeps its data in `$TRAIDER_HOME/pg` and keeps running after the
+process that started it exits, so later commands reuse it; `stop` shuts it down.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from traider.errors import TraiderError
+
+
+def start(pgdata: Path) -> str:
+    """Start the embedded server (or attach to the running one) and return its libpq URI."""
+    import pgserver
+
+    pgdata = pgdata.expanduser().resolve()
+    pgdata.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        server = pgserver.get_server(pgdata, cleanup_mode=None)
+    except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as error:
+        log = pgdata / "log"
+        raise TraiderError(
+            f"the embedded PostgreSQL server in {pgdata} did not start ({error}); see {log}"
+        ) from error
+    return str(server.get_uri())
+
+
+def running_uri(pgdata: Path) -> str | None:
+    """Return the URI of the embedded server if it is running, without starting it."""
+    from pgserver.utils import PostmasterInfo
+
+    info = PostmasterInfo.read_from_pgdata(pgdata.expanduser().resolve())
+    if info is None or not info.is_running():
+        return None
+    return str(info.get_uri())
+
+
+def stop(pgdata: Path) -> bool:
+    """Stop the embedded server; return False when it was not running."""
+    import pgserver
+    from pgserver.utils import PostmasterInfo
+
+    pgdata = pgdata.expanduser().resolve()
+    info = PostmasterInfo.read_from_pgdata(pgdata)
+    if info is None or not info.is_running():
+        return False
+    system_user = _system_user()
+    pgserver.pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, user=system_user)
+    return True
+
+
+def bin_dir() -> Path:
+    """Return the directory holding the embedded server's binaries (psql, pg_ctl, …)."""
+    import pgserver
+
+    return Path(pgserver.POSTGRES_BIN_PATH)
+
+
+def _system_user() -> str | None:
+    import os
+
+    return "pgserver" if os.geteuid() == 0 else None
