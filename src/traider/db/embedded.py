@@ -7,15 +7,18 @@ process that started it exits, so later commands reuse it; `stop` shuts it down.
 from __future__ import annotations
 
 import subprocess
+import warnings
 from pathlib import Path
+from typing import Any
 
 from traider.errors import TraiderError
 
+EMBEDDED_DATABASE = "traider"
+
 
 def start(pgdata: Path) -> str:
-    """Start the embedded server (or attach to the running one) and return its libpq URI."""
-    import pgserver
-
+    """Start the embedded server (or attach to the running one) and return the URI of its database."""
+    pgserver = _import_pgserver()
     pgdata = pgdata.expanduser().resolve()
     pgdata.parent.mkdir(parents=True, exist_ok=True)
     try:
@@ -25,22 +28,24 @@ def start(pgdata: Path) -> str:
         raise TraiderError(
             f"the embedded PostgreSQL server in {pgdata} did not start ({error}); see {log}"
         ) from error
-    return str(server.get_uri())
+    _create_database_once(str(server.get_uri()))
+    return str(server.get_uri(database=EMBEDDED_DATABASE))
 
 
 def running_uri(pgdata: Path) -> str | None:
     """Return the URI of the embedded server if it is running, without starting it."""
+    _import_pgserver()
     from pgserver.utils import PostmasterInfo
 
     info = PostmasterInfo.read_from_pgdata(pgdata.expanduser().resolve())
     if info is None or not info.is_running():
         return None
-    return str(info.get_uri())
+    return str(info.get_uri(database=EMBEDDED_DATABASE))
 
 
 def stop(pgdata: Path) -> bool:
     """Stop the embedded server; return False when it was not running."""
-    import pgserver
+    pgserver = _import_pgserver()
     from pgserver.utils import PostmasterInfo
 
     pgdata = pgdata.expanduser().resolve()
@@ -54,12 +59,30 @@ def stop(pgdata: Path) -> bool:
 
 def bin_dir() -> Path:
     """Return the directory holding the embedded server's binaries (psql, pg_ctl, …)."""
-    import pgserver
-
-    return Path(pgserver.POSTGRES_BIN_PATH)
+    return Path(_import_pgserver().POSTGRES_BIN_PATH)
 
 
 def _system_user() -> str | None:
     import os
 
     return "pgserver" if os.geteuid() == 0 else None
+
+
+def _import_pgserver() -> Any:
+    # pgserver warns at import time when XDG_RUNTIME_DIR is unset; its fallback is fine.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import pgserver
+    return pgserver
+
+
+def _create_database_once(admin_uri: str) -> None:
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(admin_uri, autocommit=True) as connection:
+        exists = connection.execute(
+            "SELECT 1 FROM pg_database WHERE datname = %s", (EMBEDDED_DATABASE,)
+        ).fetchone()
+        if exists is None:
+            connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(EMBEDDED_DATABASE)))

@@ -1,0 +1,5 @@
+"""Allow `python -m traider`."""
+
+from traider.cli.main import main
+
+main()

@@ -1,0 +1,1 @@
+"""The `traider` command line."""
