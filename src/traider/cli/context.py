@@ -8,7 +8,7 @@ from rich.console import Console
 from traider.config import Settings, get_settings
 from traider.errors import ConfigurationError
 
-console = Console(highlight=False)
+console = Console(highlight=False, soft_wrap=True)
 error_console = Console(stderr=True, highlight=False)
 
 

@@ -29,9 +29,7 @@ def up() -> None:
     already = embedded.running_uri(settings.embedded_pgdata) is not None
     url = parse_database_url(embedded.start(settings.embedded_pgdata), setting="embedded server URI")
     verb = "already running" if already else "started"
-    console.print(
-        f"Embedded PostgreSQL {verb}: data in {settings.embedded_pgdata.resolve()}, {describe_server(url)}."
-    )
+    console.print(f"Embedded PostgreSQL {verb}: data in {settings.embedded_pgdata.resolve()}, {describe_server(url)}.")
 
 
 @app.command()

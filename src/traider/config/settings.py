@@ -40,9 +40,7 @@ class Settings(BaseSettings):
     database_connect_timeout_s: int = Field(
         default=5, ge=1, description="Seconds to wait for the database server before giving up."
     )
-    bulk_batch_rows: int = Field(
-        default=250_000, ge=1, description="Rows per transaction in the bulk writer."
-    )
+    bulk_batch_rows: int = Field(default=250_000, ge=1, description="Rows per transaction in the bulk writer.")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         default="INFO", description="Log level of the command line and services."
     )

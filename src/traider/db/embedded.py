@@ -6,6 +6,7 @@ process that started it exits, so later commands reuse it; `stop` shuts it down.
 
 from __future__ import annotations
 
+import atexit
 import subprocess
 import warnings
 from pathlib import Path
@@ -21,13 +22,12 @@ def start(pgdata: Path) -> str:
     pgserver = _import_pgserver()
     pgdata = pgdata.expanduser().resolve()
     pgdata.parent.mkdir(parents=True, exist_ok=True)
+    _forget_stopped_handle(pgserver, pgdata)
     try:
         server = pgserver.get_server(pgdata, cleanup_mode=None)
     except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as error:
         log = pgdata / "log"
-        raise TraiderError(
-            f"the embedded PostgreSQL server in {pgdata} did not start ({error}); see {log}"
-        ) from error
+        raise TraiderError(f"the embedded PostgreSQL server in {pgdata} did not start ({error}); see {log}") from error
     _create_database_once(str(server.get_uri()))
     return str(server.get_uri(database=EMBEDDED_DATABASE))
 
@@ -52,8 +52,7 @@ def stop(pgdata: Path) -> bool:
     info = PostmasterInfo.read_from_pgdata(pgdata)
     if info is None or not info.is_running():
         return False
-    system_user = _system_user()
-    pgserver.pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, user=system_user)
+    pgserver.pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, user=_system_user())
     return True
 
 
@@ -76,13 +75,20 @@ def _import_pgserver() -> Any:
     return pgserver
 
 
+def _forget_stopped_handle(pgserver: Any, pgdata: Path) -> None:
+    # pgserver caches one handle per data directory per process and would hand back the handle of a
+    # server stopped since; drop it (and its exit hook) so the server is started again.
+    cached = pgserver.PostgresServer._instances.get(pgdata)
+    if cached is not None and running_uri(pgdata) is None:
+        atexit.unregister(cached._cleanup)
+        del pgserver.PostgresServer._instances[pgdata]
+
+
 def _create_database_once(admin_uri: str) -> None:
     import psycopg
     from psycopg import sql
 
     with psycopg.connect(admin_uri, autocommit=True) as connection:
-        exists = connection.execute(
-            "SELECT 1 FROM pg_database WHERE datname = %s", (EMBEDDED_DATABASE,)
-        ).fetchone()
+        exists = connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", (EMBEDDED_DATABASE,)).fetchone()
         if exists is None:
             connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(EMBEDDED_DATABASE)))

@@ -39,8 +39,8 @@ class DatabaseStatus:
 
 def database_status(connection: Connection) -> DatabaseStatus:
     """Return the status of the database `connection` is on."""
-    server_version = connection.execute(text("SHOW server_version")).scalar_one()
-    database = connection.execute(text("SELECT current_database()")).scalar_one()
+    server_version: str = connection.execute(text("SHOW server_version")).scalar_one()
+    database: str = connection.execute(text("SELECT current_database()")).scalar_one()
     return DatabaseStatus(
         server_version=str(server_version),
         database=str(database),
@@ -52,18 +52,20 @@ def database_status(connection: Connection) -> DatabaseStatus:
 
 
 def _table_counts(connection: Connection) -> list[TableCount]:
-    names = connection.execute(
-        text(
-            "SELECT n.nspname || '.' || c.relname FROM pg_class c "
-            "JOIN pg_namespace n ON n.oid = c.relnamespace "
-            "WHERE n.nspname = ANY(:schemas) AND c.relkind IN ('r', 'p') AND NOT c.relispartition "
-            "ORDER BY n.nspname, c.relname"
-        ),
-        {"schemas": list(PLATFORM_SCHEMAS)},
-    ).scalars()
+    names: list[str] = list(
+        connection.execute(
+            text(
+                "SELECT n.nspname || '.' || c.relname FROM pg_class c "
+                "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "WHERE n.nspname = ANY(:schemas) AND c.relkind IN ('r', 'p') AND NOT c.relispartition "
+                "ORDER BY n.nspname, c.relname"
+            ),
+            {"schemas": list(PLATFORM_SCHEMAS)},
+        ).scalars()
+    )
     counts = []
-    for name in list(names):
+    for name in names:
         schema, table = name.split(".")
-        rows = connection.execute(text(f'SELECT count(*) FROM "{schema}"."{table}"')).scalar_one()
+        rows: int = connection.execute(text(f'SELECT count(*) FROM "{schema}"."{table}"')).scalar_one()
         counts.append(TableCount(table=name, rows=int(rows)))
     return counts

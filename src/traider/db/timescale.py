@@ -7,12 +7,12 @@ from sqlalchemy import Connection, text
 
 def timescale_available(connection: Connection) -> bool:
     """Return True when the timescaledb extension is installed on the server and preloaded."""
-    available = connection.execute(
+    available: int = connection.execute(
         text("SELECT count(*) FROM pg_available_extensions WHERE name = 'timescaledb'")
     ).scalar_one()
     if not available:
         return False
-    preload = connection.execute(text("SELECT current_setting('shared_preload_libraries')")).scalar_one()
+    preload: str = connection.execute(text("SELECT current_setting('shared_preload_libraries')")).scalar_one()
     return "timescaledb" in str(preload)
 
 

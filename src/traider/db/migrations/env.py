@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from alembic import context
-from sqlalchemy import text
+from sqlalchemy import Connection, text
 
 from traider.config import get_settings
 from traider.db.engine import admin_engine
@@ -12,7 +12,7 @@ from traider.db.engine import admin_engine
 _MIGRATION_LOCK_KEY = 7_474_281_001
 
 
-def _run(connection: object) -> None:
+def _run(connection: Connection) -> None:
     context.configure(connection=connection, target_metadata=None, transaction_per_migration=False)
     with context.begin_transaction():
         context.get_bind().execute(text(f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK_KEY})"))

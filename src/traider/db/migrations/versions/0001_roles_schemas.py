@@ -96,8 +96,7 @@ def upgrade() -> None:
     op.execute("GRANT USAGE ON SCHEMA audit TO traider_audit_owner")
     writable = ", ".join(WRITABLE_SCHEMAS)
     op.execute(
-        f"ALTER DEFAULT PRIVILEGES IN SCHEMA {writable} "
-        "GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO traider_app"
+        f"ALTER DEFAULT PRIVILEGES IN SCHEMA {writable} GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO traider_app"
     )
     op.execute(f"ALTER DEFAULT PRIVILEGES IN SCHEMA {writable} GRANT USAGE, SELECT ON SEQUENCES TO traider_app")
     op.execute(ENSURE_MONTHLY_PARTITIONS)

@@ -1,0 +1,112 @@
+"""The `traider` command as a user runs it: a real process, real servers."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from pathlib import Path
+
+import pytest
+from sqlalchemy.engine import URL
+
+from traider.db.url import libpq_dsn
+
+NewDatabase = Callable[..., AbstractContextManager[URL]]
+
+
+def traider(
+    *arguments: str, env: dict[str, str] | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    environment = {key: value for key, value in os.environ.items() if not key.startswith("TRAIDER_")}
+    environment.update(env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "traider", *arguments],
+        env=environment,
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=cwd,
+        timeout=120,
+    )
+
+
+def _assert_one_line_error(result: subprocess.CompletedProcess[str], *fragments: str) -> None:
+    assert result.returncode == 2, result
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    for fragment in fragments:
+        assert fragment in lines[0]
+
+
+@pytest.mark.parametrize("command", [("db", "status"), ("db", "migrate"), ("audit", "verify")])
+def test_unreachable_database_url_gives_one_line_and_exit_2(command: tuple[str, ...]) -> None:
+    result = traider(*command, env={"TRAIDER_DATABASE_URL": "postgresql://trader:hunter2@127.0.0.1:1/traider"})
+    _assert_one_line_error(result, "TRAIDER_DATABASE_URL", "127.0.0.1:1")
+    assert "hunter2" not in result.stderr + result.stdout
+
+
+def test_malformed_database_url_gives_one_line_and_exit_2() -> None:
+    result = traider("db", "status", env={"TRAIDER_DATABASE_URL": "postgres//missing-colon"})
+    _assert_one_line_error(result, "TRAIDER_DATABASE_URL", "malformed")
+
+
+def test_invalid_setting_gives_one_line_and_exit_2() -> None:
+    result = traider("db", "status", env={"TRAIDER_LOG_LEVEL": "LOUD"})
+    _assert_one_line_error(result, "TRAIDER_LOG_LEVEL")
+
+
+def test_db_migrate_twice_then_status(new_database: NewDatabase) -> None:
+    with new_database(migrated=False) as url:
+        env = {"TRAIDER_DATABASE_URL": libpq_dsn(url)}
+        first = traider("db", "migrate", env=env)
+        assert first.returncode == 0, first.stderr
+        assert "from revision none to 0005" in first.stdout
+        second = traider("db", "migrate", env=env)
+        assert second.returncode == 0, second.stderr
+        assert "already at revision 0005" in second.stdout
+        status = traider("db", "status", env=env)
+        assert status.returncode == 0, status.stderr
+        assert "Revision:  0005 (up to date)" in status.stdout
+        assert "TimescaleDB active: no" in status.stdout
+        assert "market.ohlcv" in status.stdout
+        up = traider("db", "up", env=env)
+        assert "nothing started" in up.stdout
+
+
+def test_config_show_masks_the_database_password() -> None:
+    result = traider("config", "show", env={"TRAIDER_DATABASE_URL": "postgresql://trader:hunter2@db:5432/x"})
+    assert result.returncode == 0, result.stderr
+    assert "TRAIDER_DATABASE_URL" in result.stdout
+    assert "hunter2" not in result.stdout
+
+
+def test_help_lists_command_groups() -> None:
+    result = traider("--help")
+    assert result.returncode == 0
+    for group in ("db", "audit", "config"):
+        assert group in result.stdout
+
+
+def test_demo_path_on_embedded_server(tmp_path: Path) -> None:
+    """What `make demo` runs at this stage: start the embedded server, migrate, print status."""
+    tmp_path.chmod(0o755)
+    env = {"TRAIDER_HOME": str(tmp_path / "state")}
+    try:
+        up = traider("db", "up", env=env)
+        assert up.returncode == 0, up.stderr
+        assert "Embedded PostgreSQL started" in up.stdout
+        assert traider("db", "up", env=env).stdout.startswith("Embedded PostgreSQL already running")
+        migrated = traider("db", "migrate", env=env)
+        assert migrated.returncode == 0, migrated.stderr
+        status = traider("db", "status", env=env)
+        assert status.returncode == 0, status.stderr
+        assert "Server:    PostgreSQL 16" in status.stdout
+        assert "Revision:  0005 (up to date)" in status.stdout
+    finally:
+        down = traider("db", "down", env=env)
+    assert "stopped" in down.stdout
+    assert (tmp_path / "state" / "pg" / "PG_VERSION").is_file()
