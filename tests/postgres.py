@@ -17,7 +17,7 @@ from pathlib import Path
 import psycopg
 from sqlalchemy.engine import URL
 
-from traider.db import migrate
+from traider.db import embedded, migrate
 from traider.db.engine import make_engine
 from traider.db.url import libpq_dsn, parse_database_url
 
@@ -41,8 +41,7 @@ def admin_server_url() -> Iterator[str]:
     if url is not None:
         yield url
         return
-    import pgserver
-
+    pgserver = embedded.pgserver_module()
     with tempfile.TemporaryDirectory(prefix="traider-pg-") as directory:
         Path(directory).chmod(0o755)
         server = pgserver.get_server(Path(directory) / "pg", cleanup_mode="stop")

@@ -24,3 +24,9 @@ class DatabaseUnreachableError(TraiderError):
     """The configured PostgreSQL server cannot be reached."""
 
     exit_code = 2
+
+
+class SchemaOutOfDateError(TraiderError):
+    """The database has not been migrated to the revision the code needs."""
+
+    exit_code = 2

@@ -110,3 +110,21 @@ def test_demo_path_on_embedded_server(tmp_path: Path) -> None:
         down = traider("db", "down", env=env)
     assert "stopped" in down.stdout
     assert (tmp_path / "state" / "pg" / "PG_VERSION").is_file()
+
+
+def test_tests_fall_back_to_an_embedded_server_when_none_answers(monkeypatch: pytest.MonkeyPatch) -> None:
+    import psycopg
+
+    from tests.postgres import admin_server_url
+
+    monkeypatch.setenv("TRAIDER_TEST_ADMIN_URL", "postgresql://postgres@127.0.0.1:1/postgres")
+    with admin_server_url() as url, psycopg.connect(url) as connection:
+        version = connection.execute("SHOW server_version_num").fetchone()
+    assert "host=/" in url
+    assert version is not None and int(version[0]) >= 160000
+
+
+def test_audit_verify_before_migrations_says_to_migrate(new_database: NewDatabase) -> None:
+    with new_database(migrated=False) as url:
+        result = traider("audit", "verify", env={"TRAIDER_DATABASE_URL": libpq_dsn(url)})
+    _assert_one_line_error(result, "revision none", "traider db migrate")

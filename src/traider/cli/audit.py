@@ -7,6 +7,7 @@ import typer
 from traider.audit import verify
 from traider.cli.context import console, load_settings
 from traider.db.engine import application_engine
+from traider.db.migrate import require_current_schema
 
 app = typer.Typer(help="Inspect the append-only audit log.", no_args_is_help=True)
 
@@ -16,6 +17,7 @@ def verify_command() -> None:
     """Walk the audit chain and report the first broken link; exit 1 if there is one."""
     engine = application_engine(load_settings())
     with engine.connect() as connection:
+        require_current_schema(connection)
         report = verify(connection)
     engine.dispose()
     if report.first_break is None:

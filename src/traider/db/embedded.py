@@ -19,7 +19,7 @@ EMBEDDED_DATABASE = "traider"
 
 def start(pgdata: Path) -> str:
     """Start the embedded server (or attach to the running one) and return the URI of its database."""
-    pgserver = _import_pgserver()
+    pgserver = pgserver_module()
     pgdata = pgdata.expanduser().resolve()
     pgdata.parent.mkdir(parents=True, exist_ok=True)
     _forget_stopped_handle(pgserver, pgdata)
@@ -34,7 +34,7 @@ def start(pgdata: Path) -> str:
 
 def running_uri(pgdata: Path) -> str | None:
     """Return the URI of the embedded server if it is running, without starting it."""
-    _import_pgserver()
+    pgserver_module()
     from pgserver.utils import PostmasterInfo
 
     info = PostmasterInfo.read_from_pgdata(pgdata.expanduser().resolve())
@@ -45,7 +45,7 @@ def running_uri(pgdata: Path) -> str | None:
 
 def stop(pgdata: Path) -> bool:
     """Stop the embedded server; return False when it was not running."""
-    pgserver = _import_pgserver()
+    pgserver = pgserver_module()
     from pgserver.utils import PostmasterInfo
 
     pgdata = pgdata.expanduser().resolve()
@@ -58,7 +58,7 @@ def stop(pgdata: Path) -> bool:
 
 def bin_dir() -> Path:
     """Return the directory holding the embedded server's binaries (psql, pg_ctl, …)."""
-    return Path(_import_pgserver().POSTGRES_BIN_PATH)
+    return Path(pgserver_module().POSTGRES_BIN_PATH)
 
 
 def _system_user() -> str | None:
@@ -67,7 +67,8 @@ def _system_user() -> str | None:
     return "pgserver" if os.geteuid() == 0 else None
 
 
-def _import_pgserver() -> Any:
+def pgserver_module() -> Any:
+    """Import and return the pgserver package, without its warning about XDG_RUNTIME_DIR."""
     # pgserver warns at import time when XDG_RUNTIME_DIR is unset; its fallback is fine.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -9,6 +9,7 @@ from sqlalchemy.engine import URL
 
 from traider.config import Settings
 from traider.db.url import check_reachable, resolve_database_url
+from traider.errors import ConfigurationError
 
 
 def make_engine(url: URL, *, role: str | None = None, connect_timeout_s: int = 5) -> Engine:
@@ -40,12 +41,20 @@ def admin_engine(settings: Settings) -> Engine:
 
 
 def _switch_role_on_connect(engine: Engine, role: str) -> None:
+    import psycopg
     from psycopg import sql
 
     statement = sql.SQL("SET ROLE {}").format(sql.Identifier(role))
 
     @event.listens_for(engine, "connect")
     def _set_role(dbapi_connection: Any, _record: Any) -> None:
-        with dbapi_connection.cursor() as cursor:
-            cursor.execute(statement)
-        dbapi_connection.commit()
+        try:
+            with dbapi_connection.cursor() as cursor:
+                cursor.execute(statement)
+            dbapi_connection.commit()
+        except psycopg.Error as error:
+            dbapi_connection.rollback()
+            raise ConfigurationError(
+                f"TRAIDER_DATABASE_APP_ROLE: cannot switch to role {role!r} ({str(error).strip().splitlines()[0]}); "
+                "run `traider db migrate` first, or grant the role to the login user"
+            ) from error

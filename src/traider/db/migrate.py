@@ -10,6 +10,8 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine
 
+from traider.errors import SchemaOutOfDateError
+
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 
@@ -47,3 +49,14 @@ def head_revision() -> str:
     if head is None:
         raise RuntimeError("no migrations are packaged")
     return head
+
+
+def require_current_schema(connection: Connection) -> None:
+    """Raise SchemaOutOfDateError unless every migration the code knows has been applied."""
+    revision = current_revision(connection)
+    head = head_revision()
+    if revision != head:
+        raise SchemaOutOfDateError(
+            f"the database schema is at revision {revision or 'none'} but this code needs {head}; "
+            "run `traider db migrate`"
+        )

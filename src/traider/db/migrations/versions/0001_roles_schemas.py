@@ -99,6 +99,8 @@ def upgrade() -> None:
         f"ALTER DEFAULT PRIVILEGES IN SCHEMA {writable} GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO traider_app"
     )
     op.execute(f"ALTER DEFAULT PRIVILEGES IN SCHEMA {writable} GRANT USAGE, SELECT ON SEQUENCES TO traider_app")
+    # lets the application check the schema revision before it works
+    op.execute("GRANT SELECT ON alembic_version TO traider_app")
     op.execute(ENSURE_MONTHLY_PARTITIONS)
     op.execute("REVOKE ALL ON FUNCTION ops.ensure_monthly_partitions(regclass, timestamptz, timestamptz) FROM PUBLIC")
     op.execute(
