@@ -1,0 +1,1 @@
+"""Market data: normalised records, sources (ccxt venues, file replay, simulator), the exchange emulator."""
