@@ -1,0 +1,1 @@
+"""Data quality: the quarantine for rejected records and (later) the Great Expectations suites."""
