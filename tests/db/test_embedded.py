@@ -32,3 +32,7 @@ def test_embedded_server_starts_reuses_data_and_stops(tmp_path: Path) -> None:
             assert connection.execute("SELECT x FROM kept").fetchone() == (42,)
     finally:
         embedded.stop(pgdata)
+
+
+def test_embedded_bin_dir_holds_psql() -> None:
+    assert (embedded.bin_dir() / "psql").is_file()

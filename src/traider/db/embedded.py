@@ -58,7 +58,10 @@ def stop(pgdata: Path) -> bool:
 
 def bin_dir() -> Path:
     """Return the directory holding the embedded server's binaries (psql, pg_ctl, …)."""
-    return Path(pgserver_module().POSTGRES_BIN_PATH)
+    pgserver_module()
+    from pgserver._commands import POSTGRES_BIN_PATH
+
+    return Path(POSTGRES_BIN_PATH)
 
 
 def _system_user() -> str | None:

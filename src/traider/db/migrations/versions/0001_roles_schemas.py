@@ -66,13 +66,14 @@ BEGIN
         RETURN 0;  -- not range-partitioned (a hypertable, say): nothing to create
     END IF;
     PERFORM pg_advisory_xact_lock(hashtextextended('traider.partitions.' || parent::text, 0));
+    months := (extract(year FROM last_ts AT TIME ZONE 'UTC') - extract(year FROM first_ts AT TIME ZONE 'UTC')) * 12
+        + extract(month FROM last_ts AT TIME ZONE 'UTC') - extract(month FROM first_ts AT TIME ZONE 'UTC') + 1;
+    IF months > 600 THEN
+        RAISE EXCEPTION 'ensure_monthly_partitions: % to % spans % months, more than 600; check the timestamps',
+            first_ts, last_ts, months;
+    END IF;
     month_start := date_trunc('month', first_ts AT TIME ZONE 'UTC') AT TIME ZONE 'UTC';
     WHILE month_start <= last_ts LOOP
-        months := months + 1;
-        IF months > 600 THEN
-            RAISE EXCEPTION 'ensure_monthly_partitions: % to % spans more than 600 months; check the timestamps',
-                first_ts, last_ts;
-        END IF;
         month_end := ((month_start AT TIME ZONE 'UTC') + interval '1 month') AT TIME ZONE 'UTC';
         partition_name := parent_name || '_p' || to_char(month_start AT TIME ZONE 'UTC', 'YYYYMM');
         IF to_regclass(format('%I.%I', parent_schema, partition_name)) IS NULL THEN
