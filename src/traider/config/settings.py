@@ -41,6 +41,13 @@ class Settings(BaseSettings):
         default=5, ge=1, description="Seconds to wait for the database server before giving up."
     )
     bulk_batch_rows: int = Field(default=250_000, ge=1, description="Rows per transaction in the bulk writer.")
+    exchange_emulator_url: str | None = Field(
+        default=None,
+        description=(
+            "Base URL of the local exchange emulator (http://127.0.0.1:PORT); when set, every ccxt venue "
+            "is pointed at it. Unset: the real venues."
+        ),
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         default="INFO", description="Log level of the command line and services."
     )

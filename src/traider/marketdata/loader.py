@@ -10,14 +10,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from traider.db.bulk import write_rows
 from traider.marketdata.records import Stream
 from traider.marketdata.source import Batch
 from traider.marketdata.validation import SPIKE_FACTOR, validate
 from traider.quality.quarantine import quarantine
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @dataclass(frozen=True)
@@ -45,8 +49,17 @@ class LoadResult:
         )
 
 
-def load_batch(engine: Engine, batch: Batch, *, spike_factor: float = SPIKE_FACTOR) -> LoadResult:
-    """Validate, quarantine and store one batch in one transaction."""
+OnStored = Callable[[Connection, "pd.DataFrame"], None]
+
+
+def load_batch(
+    engine: Engine, batch: Batch, *, spike_factor: float = SPIKE_FACTOR, on_stored: OnStored | None = None
+) -> LoadResult:
+    """Validate, quarantine and store one batch in one transaction.
+
+    `on_stored(connection, valid_rows)` runs inside that transaction after the rows are written (to
+    advance a watermark, say), so it commits with them or not at all.
+    """
     validated = validate(batch.stream, batch.frame, source=batch.source, spike_factor=spike_factor)
     rejections = (*batch.rejections, *validated.rejections)
     with engine.begin() as connection:
@@ -67,11 +80,12 @@ def load_batches(
     batches: Iterable[Batch],
     *,
     progress: Callable[[LoadResult], None] | None = None,
+    on_stored: OnStored | None = None,
 ) -> LoadResult:
     """Load batches one transaction each; call `progress` with the running total after each."""
     total = LoadResult(stream=stream)
     for batch in batches:
-        total += load_batch(engine, batch)
+        total += load_batch(engine, batch, on_stored=on_stored)
         if progress is not None:
             progress(total)
     return total

@@ -1,0 +1,13 @@
+"""Airflow Assets: one per `market` table, and the quality gate's verdict that downstream DAGs wait on."""
+
+from __future__ import annotations
+
+from airflow.sdk import Asset
+
+from traider.marketdata.records import Stream
+
+MARKET_ASSETS: dict[Stream, Asset] = {
+    stream: Asset(name=f"market_{stream.value}", uri=f"traider://market/{stream.value}", group="market")
+    for stream in Stream
+}
+QUALITY_PASSED = Asset(name="market_quality_passed", uri="traider://quality/market", group="quality")
