@@ -82,22 +82,25 @@ def validate(stream: Stream, frame: pd.DataFrame, *, source: str, spike_factor: 
     raw = frame.reset_index(drop=True)
     typed = raw.reindex(columns=columns).copy()
     reasons = pd.Series("", index=typed.index, dtype=object)
+    flagged = pd.Series(False, index=typed.index)
 
     def flag(mask: pd.Series, reason: str) -> None:
-        fresh = mask.fillna(False).astype(bool) & (reasons == "")
-        reasons[fresh] = reason
+        fresh = mask.fillna(False).astype(bool) & ~flagged
+        if fresh.any():
+            reasons[fresh] = reason
+            flagged[fresh] = True
 
-    _check_identity(typed, reasons, flag)
+    _check_identity(typed, flag)
     typed["ts"] = pd.to_datetime(typed["ts"], utc=True, errors="coerce")
     flag(typed["ts"].isna(), "timestamp missing or not a time")
     flag(typed["ts"] < pd.Timestamp(GENESIS), "timestamp before 2009-01-03 (seconds mistaken for milliseconds?)")
     for column in NUMERIC_COLUMNS[stream]:
         _coerce_numeric(typed, column, flag, optional=column in OPTIONAL_COLUMNS.get(stream, ()))
     _STREAM_RULES[stream](typed, flag)
-    _check_spikes(stream, typed, reasons, flag, spike_factor)
+    _check_spikes(stream, typed, flagged, flag, spike_factor)
     _check_duplicates(stream, typed, flag)
 
-    bad = reasons != ""
+    bad = flagged
     rejections = tuple(
         Rejection(source=source, stream=stream, record=_jsonable(raw.loc[index].to_dict()), reason=str(reasons[index]))
         for index in typed.index[bad]
@@ -111,7 +114,7 @@ def validate(stream: Stream, frame: pd.DataFrame, *, source: str, spike_factor: 
 Flag = Any  # Callable[[pd.Series, str], None]; kept loose so the rule tables stay readable
 
 
-def _check_identity(typed: pd.DataFrame, reasons: pd.Series, flag: Flag) -> None:
+def _check_identity(typed: pd.DataFrame, flag: Flag) -> None:
     for column in ("venue", "symbol"):
         values = typed[column]
         flag(values.isna() | (values.astype(str).str.strip() == ""), f"{column} missing")
@@ -124,14 +127,10 @@ def _coerce_numeric(typed: pd.DataFrame, column: str, flag: Flag, *, optional: b
 
     original = typed[column]
     numbers = pd.to_numeric(original, errors="coerce").astype("float64")
-    flag(numbers.isna() & original.notna() & ~_is_nan(original), f"{column} is not a number")
+    flag(numbers.isna() & original.notna(), f"{column} is not a number")
     if not optional:
         flag(original.isna(), f"{column} missing")
     typed[column] = numbers
-
-
-def _is_nan(values: pd.Series) -> pd.Series:
-    return values.map(lambda value: isinstance(value, float) and math.isnan(value)).astype(bool)
 
 
 def _positive_finite(values: pd.Series) -> pd.Series:
@@ -207,12 +206,12 @@ _STREAM_RULES: Mapping[Stream, Any] = {
 }
 
 
-def _check_spikes(stream: Stream, typed: pd.DataFrame, reasons: pd.Series, flag: Flag, factor: float) -> None:
+def _check_spikes(stream: Stream, typed: pd.DataFrame, flagged: pd.Series, flag: Flag, factor: float) -> None:
     """Flag prices `factor`x away from the median of the preceding valid prices of their series."""
     price_columns = PRICE_COLUMNS[stream]
     if not price_columns or typed.empty:
         return
-    price = typed[price_columns[-1]].where(reasons == "")
+    price = typed[price_columns[-1]].where(~flagged)
     order = typed.sort_values("ts", kind="stable").index
     keys = [typed.loc[order, key].astype(str) for key in SERIES_KEYS[stream]]
     ordered = price.loc[order]

@@ -1,0 +1,49 @@
+"""Fixtures for DAG tests: an Airflow metadata database and the exchange emulator."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
+from pathlib import Path
+
+import pytest
+from sqlalchemy.engine import URL
+
+from tests.dags.airflow_env import AirflowEnvironment, airflow_environment
+from traider.marketdata.emulator.server import ExchangeEmulator
+
+
+@pytest.fixture(scope="session")
+def airflow_env(
+    admin_url: str, database_url: URL, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[AirflowEnvironment]:
+    """A migrated Airflow metadata database (its own) next to the session's TRAIDER database."""
+    from tests.postgres import fresh_database
+
+    with fresh_database(admin_url, migrated=False) as metadata_url:
+        home = tmp_path_factory.mktemp("airflow")
+        with airflow_environment(metadata_url, database_url, home) as environment:
+            yield environment
+
+
+@pytest.fixture(scope="session")
+def emulator() -> Iterator[ExchangeEmulator]:
+    """The exchange emulator serving recorded payloads on a loopback port."""
+    with ExchangeEmulator() as running:
+        yield running
+
+
+@pytest.fixture
+def new_database_factory(
+    new_database: Callable[..., AbstractContextManager[URL]],
+) -> Callable[..., AbstractContextManager[URL]]:
+    return new_database
+
+
+def emulator_root(emulator: ExchangeEmulator) -> str:
+    """Return the emulator's root URL (venue prefixes are appended by the ccxt source)."""
+    return emulator.base_url("coinbase").rsplit("/", 1)[0]
+
+
+__all__ = ["emulator_root"]
+_ = Path
