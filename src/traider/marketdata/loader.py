@@ -65,6 +65,8 @@ def load_batch(
     with engine.begin() as connection:
         quarantined = quarantine(connection, rejections)
         written = write_rows(connection, batch.stream.table, validated.valid) if len(validated.valid) else None
+        if on_stored is not None:
+            on_stored(connection, validated.valid)
     return LoadResult(
         stream=batch.stream,
         rows_in=batch.rows_in,
