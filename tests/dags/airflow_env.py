@@ -6,6 +6,7 @@ starts, never an earlier import's; the tests then look at PostgreSQL for what th
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -29,11 +30,11 @@ class AirflowEnvironment:
     variables: dict[str, str]
 
     def run_dag(self, dag_id: str, logical_date: str, *, extra_env: dict[str, str] | None = None,
-                timeout_s: int = 600) -> subprocess.CompletedProcess[str]:  # fmt: skip
+                conf: dict[str, object] | None = None, timeout_s: int = 600) -> subprocess.CompletedProcess[str]:  # fmt: skip
         """Run one DAG run with `dag.test()` in a child process and return the finished process."""
         environment = {**os.environ, **self.variables, **(extra_env or {})}
         return subprocess.run(
-            [sys.executable, str(RUN_DAG), dag_id, logical_date],
+            [sys.executable, str(RUN_DAG), dag_id, logical_date, *([json.dumps(conf)] if conf else [])],
             env=environment,
             capture_output=True,
             text=True,
@@ -65,13 +66,15 @@ def airflow_environment(metadata_url: URL, traider_url: URL, home: Path) -> Iter
         "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "dags"),
         "AIRFLOW__CORE__PLUGINS_FOLDER": str(REPO / "plugins"),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
         "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
         "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
         "TRAIDER_DATABASE_URL": libpq_dsn(traider_url),
         "TRAIDER_HOME": str(home / "traider"),
     }
     environment = AirflowEnvironment(variables)
-    migrated = environment.airflow("db", "migrate")
-    if migrated.returncode != 0:
-        raise RuntimeError(f"airflow db migrate failed:\n{migrated.stdout[-3000:]}\n{migrated.stderr[-3000:]}")
+    for command in (("db", "migrate"), ("dags", "reserialize")):
+        done = environment.airflow(*command)
+        if done.returncode != 0:
+            raise RuntimeError(f"airflow {' '.join(command)} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
     yield environment
