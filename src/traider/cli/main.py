@@ -8,6 +8,7 @@ import typer
 
 from traider.cli import audit, config, db
 from traider.cli.context import error_console
+from traider.cli.ingest import ingest
 from traider.errors import TraiderError
 
 app = typer.Typer(
@@ -19,6 +20,7 @@ app = typer.Typer(
 app.add_typer(db.app, name="db")
 app.add_typer(audit.app, name="audit")
 app.add_typer(config.app, name="config")
+app.command(name="ingest")(ingest)
 
 
 def main() -> None:
