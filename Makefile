@@ -27,6 +27,11 @@ install: $(STAMP) ## Create .venv from the lock file
 demo: $(STAMP) ## Run the main job end to end on the embedded PostgreSQL
 	$(BIN)/traider db up
 	$(BIN)/traider db migrate
+	@echo "No exchange is reachable from this machine: Coinbase is served by the local emulator (recorded payloads)."
+	$(BIN)/traider ingest --source coinbase --symbols BTC/USD --since 2019-03-29 --until 2019-03-30 --emulator
+	$(BIN)/traider ingest --source sim --symbols BTC/USD,BTC/USD:USD --since 2024-01-01 --until 2024-01-08
+	$(BIN)/traider ingest --source sim --symbols BTC/USD:USD --stream funding_rates --since 2024-01-01 --until 2024-01-08
+	$(BIN)/traider ingest --source ../shared/data/freqtrade/tests/testdata/XRP_ETH-trades.feather --stream trades --venue binance
 	$(BIN)/traider db status
 
 lint: $(STAMP) ## ruff lint and format check

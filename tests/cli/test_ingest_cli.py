@@ -44,7 +44,7 @@ def test_ingest_venue_through_emulator_and_simulator(new_database: NewDatabase) 
             "--until", "2019-03-30T00:00:00", "--emulator", env=env,
         )  # fmt: skip
         assert venue.returncode == 0, venue.stderr
-        assert "local emulator" in venue.stdout
+        assert "local exchange emulator" in venue.stdout
         simulated = traider(
             "ingest", "--source", "sim", "--symbols", "BTC/USD", "--since", "2024-01-01", "--until", "2024-01-01T06:00",
             env=env,

@@ -162,7 +162,7 @@ def _emulator_url(stack: ExitStack) -> str:
 
     running = stack.enter_context(ExchangeEmulator())
     url = running.base_url("coinbase").rsplit("/", maxsplit=1)[0]
-    console.print(f"No exchange is reachable from here: serving recorded payloads from the local emulator at {url}.")
+    console.print(f"Serving the venues from the local exchange emulator (recorded real payloads) at {url}.")
     return url
 
 
