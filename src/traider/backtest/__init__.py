@@ -1,0 +1,1 @@
+"""Backtesting: engines, costs (fees, slippage, fills), metrics and reports."""
