@@ -265,3 +265,39 @@ def test_write_rows_value_of_wrong_type_names_table_and_column(app_engine: Engin
     frame.loc[1, "volume"] = "lots"
     with pytest.raises(BulkWriteError, match=r"^market\.ohlcv: volume: cannot encode as float8"):
         write_rows(app_engine, OHLCV, frame)
+
+
+def _trades(count: int, *, offset: int = 0) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "venue": "sim",
+            "symbol": "BTC/USD",
+            "trade_id": [f"t{offset + index}" for index in range(count)],
+            "ts": pd.date_range("2024-02-01", periods=count, freq="s", tz="UTC"),
+            "price": 100.0,
+            "amount": 0.5,
+            "side": "buy",
+        }
+    )
+
+
+def test_may_conflict_with_many_trade_ids_probes_the_coarser_series(app_engine: Engine, clean_tables: Engine) -> None:
+    """Thousands of trade ids are one (venue, symbol) series to the probe: a fresh range takes the direct path."""
+    from traider.db import bulk
+
+    fresh = _trades(5_000)
+    with app_engine.connect() as connection:
+        driver = connection.connection.driver_connection
+        info = bulk._lookup_table(driver, "market.trades", list(fresh.columns))
+        batch = {name: fresh[name] for name in fresh.columns}
+        micros = bulk._partition_micros(info, batch)
+        assert micros is not None
+        assert bulk._may_conflict(driver, info, batch, micros) is False
+        connection.rollback()
+    write_rows(app_engine, "market.trades", fresh.iloc[:10])
+    with app_engine.connect() as connection:
+        driver = connection.connection.driver_connection
+        assert bulk._may_conflict(driver, info, batch, micros) is True
+        connection.rollback()
+    result = write_rows(app_engine, "market.trades", fresh)
+    assert (result.inserted, result.skipped) == (4_990, 10)

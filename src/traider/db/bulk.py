@@ -334,6 +334,10 @@ def _may_conflict(
     frame = pd.DataFrame({name: _plain(batch[name])[keep] for name in series} | {key: micros})
     if frame.empty:
         return False
+    # Coarsen the grouping (drop trailing key columns such as a trade id) until the probe stays small:
+    # a stored row that conflicts still lies in its coarser group's time range, so the answer stays safe.
+    while len(series) > 1 and frame.groupby(series, sort=False, observed=True).ngroups > PROBE_MAX_SERIES:
+        series = series[:-1]
     if series:
         ranges = frame.groupby(series, sort=False, observed=True)[key].agg(["min", "max"])
         if len(ranges) > PROBE_MAX_SERIES:
