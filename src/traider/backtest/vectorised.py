@@ -1,0 +1,118 @@
+"""The vectorised bar engine: target exposures → positions → equity, with fees and slippage always in.
+
+Conventions:
+- a target is a fraction of equity in [-1, 1], decided at a bar's close;
+- with `execution="next_open"` (default) it is executed at the next bar's open, so no decision can use
+  the price it trades at; `execution="close"` trades at the deciding bar's close (for comparisons with
+  engines that do so);
+- the position is rebalanced only when the target changes, to `target × equity / price` units at the
+  execution bar (equity marked at that price); between changes the units are held, so price drift
+  causes no turnover;
+- a buy pays `price × (1 + slippage)`, a sell receives `price × (1 − slippage)`, and the fee is
+  `fee_rate × |units| × execution price`; fees and slippage are reported separately;
+- equity is marked at each bar's close: cash + units × close.
+
+The path is computed segment by segment between target changes: numpy over the bars, Python only per
+change, so a million bars with thousands of trades run in well under a second.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from traider.backtest.costs.model import CostModel
+
+Execution = Literal["next_open", "close"]
+
+
+@dataclass(frozen=True)
+class BarCosts:
+    """Costs of a bar-level fill: the fee rate of the liquidity taken and slippage in basis points."""
+
+    fee_rate: float
+    slippage_bps: float = 0.0
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.fee_rate < 0.1:
+            raise ValueError(f"fee_rate {self.fee_rate} is not a fraction in [0, 0.1)")
+        if not 0.0 <= self.slippage_bps < 1000.0:
+            raise ValueError(f"slippage_bps {self.slippage_bps} is not in [0, 1000)")
+
+    @classmethod
+    def from_cost_model(cls, model: CostModel, *, slippage_bps: float = 0.0, maker: bool = False) -> BarCosts:
+        """Take the fee rate of the cost model's venue and volume tier (taker unless `maker`)."""
+        rate = model.fee_schedule.rate(
+            model.venue, model.market_type, "maker" if maker else "taker", model.volume_30d_usd
+        )
+        return cls(fee_rate=float(rate), slippage_bps=slippage_bps)
+
+
+@dataclass(frozen=True)
+class VectorisedResult:
+    """The path of a vectorised backtest."""
+
+    equity: pd.Series
+    units: pd.Series
+    exposure: pd.Series
+    trades: pd.DataFrame
+    fees_paid: float
+    slippage_paid: float
+
+
+def run_vectorised(
+    bars: pd.DataFrame,
+    targets: pd.Series,
+    *,
+    costs: BarCosts,
+    initial_equity: float = 10_000.0,
+    execution: Execution = "next_open",
+) -> VectorisedResult:
+    """Simulate holding `targets` (fractions of equity per bar) on `bars` with costs; see the module doc."""
+    import numpy as np
+    import pandas as pd
+
+    if not bars.index.equals(targets.index):
+        raise ValueError("targets must have exactly the bars' index")
+    if initial_equity <= 0:
+        raise ValueError(f"initial_equity must be positive, not {initial_equity}")
+    close = bars["close"].to_numpy(dtype="float64")
+    price = close if execution == "close" else bars["open"].to_numpy(dtype="float64")
+    wanted = np.clip(targets.fillna(0.0).to_numpy(dtype="float64"), -1.0, 1.0)
+    executed = wanted if execution == "close" else np.concatenate(([0.0], wanted[:-1]))
+    changes = np.flatnonzero(np.diff(np.concatenate(([0.0], executed))) != 0.0)
+
+    slip = costs.slippage_bps / 10_000.0
+    units = np.zeros(len(close))
+    cash_after = np.full(len(close), float(initial_equity))
+    held, cash, rows = 0.0, float(initial_equity), []
+    fees = slippage = 0.0
+    for change in changes.tolist():
+        mark = price[change]
+        equity_now = cash + held * mark
+        delta = executed[change] * equity_now / mark - held
+        side = 1.0 if delta > 0 else -1.0
+        fill = mark * (1.0 + side * slip)
+        fee = abs(delta) * fill * costs.fee_rate
+        slipped = abs(delta) * mark * slip
+        cash -= delta * fill + fee
+        held += delta
+        fees += fee
+        slippage += slipped
+        units[change:] = held
+        cash_after[change:] = cash
+        rows.append((bars.index[change], "buy" if side > 0 else "sell", abs(delta), fill, fee, slipped))
+    equity = cash_after + units * close
+    timeline = bars.index
+    trades = pd.DataFrame(rows, columns=["ts", "side", "units", "price", "fee", "slippage"])
+    return VectorisedResult(
+        equity=pd.Series(equity, index=timeline, name="equity"),
+        units=pd.Series(units, index=timeline, name="units"),
+        exposure=pd.Series(units * close / equity, index=timeline, name="exposure"),
+        trades=trades,
+        fees_paid=fees,
+        slippage_paid=slippage,
+    )
