@@ -5,11 +5,12 @@ Conventions:
 - with `execution="next_open"` (default) it is executed at the next bar's open, so no decision can use
   the price it trades at; `execution="close"` trades at the deciding bar's close (for comparisons with
   engines that do so);
-- the position is rebalanced only when the target changes, to `target × equity / price` units at the
-  execution bar (equity marked at that price); between changes the units are held, so price drift
-  causes no turnover;
 - a buy pays `price × (1 + slippage)`, a sell receives `price × (1 − slippage)`, and the fee is
-  `fee_rate × |units| × execution price`; fees and slippage are reported separately;
+  `fee_rate × |units| × fill price`; fees and slippage are reported separately;
+- the position is rebalanced only when the target changes, so that after the trade the position's
+  value at the fill price is `target ×` the equity left after the fee (cash + units × fill); going
+  all in from cash therefore buys `cash / (fill × (1 + fee_rate))` units, as vectorbt's
+  `Portfolio.from_signals` does. Between changes the units are held, so price drift causes no turnover;
 - equity is marked at each bar's close: cash + units × close.
 
 The path is computed segment by segment between target changes: numpy over the bars, Python only per
@@ -92,8 +93,9 @@ def run_vectorised(
     fees = slippage = 0.0
     for change in changes.tolist():
         mark = price[change]
-        equity_now = cash + held * mark
-        delta = executed[change] * equity_now / mark - held
+        delta = _rebalance(executed[change], held, cash, mark, slip, costs.fee_rate)
+        if delta == 0.0:
+            continue
         side = 1.0 if delta > 0 else -1.0
         fill = mark * (1.0 + side * slip)
         fee = abs(delta) * fill * costs.fee_rate
@@ -116,3 +118,17 @@ def run_vectorised(
         fees_paid=fees,
         slippage_paid=slippage,
     )
+
+
+def _rebalance(target: float, held: float, cash: float, mark: float, slip: float, fee_rate: float) -> float:
+    """Return the units to trade so the position is `target ×` the post-fee equity, valued at the fill price.
+
+    With fill price p, fee rate f and trade d: (held + d) p = target (cash + held p − |d| p f), solved for
+    d with its sign known from the fee-free trade.
+    """
+    fee_free = target * cash / mark + (target - 1.0) * held
+    if fee_free == 0.0:
+        return 0.0
+    fill = mark * (1.0 + (slip if fee_free > 0 else -slip))
+    base = target * (cash / fill + held) - held
+    return base / (1.0 + target * fee_rate) if base > 0 else base / (1.0 - target * fee_rate)
