@@ -20,7 +20,10 @@ change, so a million bars with thousands of trades run in well under a second.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from functools import cache
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -73,7 +76,6 @@ def run_vectorised(
     execution: Execution = "next_open",
 ) -> VectorisedResult:
     """Simulate holding `targets` (fractions of equity per bar) on `bars` with costs; see the module doc."""
-    import numpy as np
     import pandas as pd
 
     if not bars.index.equals(targets.index):
@@ -87,48 +89,78 @@ def run_vectorised(
     changes = np.flatnonzero(np.diff(np.concatenate(([0.0], executed))) != 0.0)
 
     slip = costs.slippage_bps / 10_000.0
-    units = np.zeros(len(close))
-    cash_after = np.full(len(close), float(initial_equity))
-    held, cash, rows = 0.0, float(initial_equity), []
-    fees = slippage = 0.0
-    for change in changes.tolist():
-        mark = price[change]
-        delta = _rebalance(executed[change], held, cash, mark, slip, costs.fee_rate)
-        if delta == 0.0:
-            continue
-        side = 1.0 if delta > 0 else -1.0
-        fill = mark * (1.0 + side * slip)
-        fee = abs(delta) * fill * costs.fee_rate
-        slipped = abs(delta) * mark * slip
-        cash -= delta * fill + fee
-        held += delta
-        fees += fee
-        slippage += slipped
-        units[change:] = held
-        cash_after[change:] = cash
-        rows.append((bars.index[change], "buy" if side > 0 else "sell", abs(delta), fill, fee, slipped))
-    equity = cash_after + units * close
+    delta, fill, fee, slipped, held, cash = _trade_path(
+        executed, price, changes, float(initial_equity), slip, costs.fee_rate
+    )
+    traded = delta != 0.0
+    starts, delta, fill, fee, slipped = changes[traded], delta[traded], fill[traded], fee[traded], slipped[traded]
+    segment_units = np.concatenate(([0.0], held[traded]))
+    segment_cash = np.concatenate(([float(initial_equity)], cash[traded]))
+    trades = pd.DataFrame(
+        {
+            "ts": bars.index[starts],
+            "side": np.where(delta > 0, "buy", "sell"),
+            "units": np.abs(delta),
+            "price": fill,
+            "fee": fee,
+            "slippage": slipped,
+        }
+    )
+    fees, slippage = float(fee.sum()), float(slipped.sum())
+    lengths = np.diff(np.concatenate(([0], starts, [len(close)])))
+    units = np.repeat(segment_units, lengths)
+    equity = np.repeat(segment_cash, lengths) + units * close
     timeline = bars.index
-    trades = pd.DataFrame(rows, columns=["ts", "side", "units", "price", "fee", "slippage"])
     return VectorisedResult(
-        equity=pd.Series(equity, index=timeline, name="equity"),
-        units=pd.Series(units, index=timeline, name="units"),
-        exposure=pd.Series(units * close / equity, index=timeline, name="exposure"),
+        equity=pd.Series(equity, index=timeline, name="equity", copy=False),
+        units=pd.Series(units, index=timeline, name="units", copy=False),
+        exposure=pd.Series(units * close / equity, index=timeline, name="exposure", copy=False),
         trades=trades,
         fees_paid=fees,
         slippage_paid=slippage,
     )
 
 
-def _rebalance(target: float, held: float, cash: float, mark: float, slip: float, fee_rate: float) -> float:
-    """Return the units to trade so the position is `target ×` the post-fee equity, valued at the fill price.
+def _trade_path(
+    executed: np.ndarray, price: np.ndarray, changes: np.ndarray, cash: float, slip: float, fee_rate: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Return per change: units traded, fill price, fee, slippage cost, and units and cash held after."""
+    return _trade_path_kernel()(executed, price, changes, cash, slip, fee_rate)  # type: ignore[no-any-return]
 
-    With fill price p, fee rate f and trade d: (held + d) p = target (cash + held p − |d| p f), solved for
-    d with its sign known from the fee-free trade.
-    """
-    fee_free = target * cash / mark + (target - 1.0) * held
-    if fee_free == 0.0:
-        return 0.0
-    fill = mark * (1.0 + (slip if fee_free > 0 else -slip))
-    base = target * (cash / fill + held) - held
-    return base / (1.0 + target * fee_rate) if base > 0 else base / (1.0 - target * fee_rate)
+
+@cache
+def _trade_path_kernel() -> Any:
+    """Compile (once per process) the loop over target changes; numba is imported only when needed."""
+    import numba
+
+    @numba.njit(cache=False, nogil=True)
+    def kernel(executed, price, changes, cash, slip, fee_rate):  # type: ignore[no-untyped-def]
+        count = changes.shape[0]
+        out = np.zeros((6, count))
+        held = 0.0
+        for number in range(count):
+            at = changes[number]
+            mark = price[at]
+            target = executed[at]
+            # the trade that leaves the position at `target ×` the post-fee equity, valued at the fill price:
+            # (held + d) p = target (cash + held p − |d| p f), solved for d with its sign from the fee-free trade
+            fee_free = target * cash / mark + (target - 1.0) * held
+            if fee_free == 0.0:
+                out[4, number] = held
+                out[5, number] = cash
+                continue
+            fill = mark * (1.0 + slip) if fee_free > 0 else mark * (1.0 - slip)
+            base = target * (cash / fill + held) - held
+            delta = base / (1.0 + target * fee_rate) if base > 0 else base / (1.0 - target * fee_rate)
+            fee = abs(delta) * fill * fee_rate
+            cash -= delta * fill + fee
+            held += delta
+            out[0, number] = delta
+            out[1, number] = fill
+            out[2, number] = fee
+            out[3, number] = abs(delta) * mark * slip
+            out[4, number] = held
+            out[5, number] = cash
+        return out[0], out[1], out[2], out[3], out[4], out[5]
+
+    return kernel
