@@ -7,6 +7,7 @@ import logging
 import typer
 
 from traider.cli import audit, config, db
+from traider.cli.backtest import backtest
 from traider.cli.context import error_console
 from traider.cli.ingest import ingest
 from traider.errors import TraiderError
@@ -21,6 +22,7 @@ app.add_typer(db.app, name="db")
 app.add_typer(audit.app, name="audit")
 app.add_typer(config.app, name="config")
 app.command(name="ingest")(ingest)
+app.command(name="backtest")(backtest)
 
 
 def main() -> None:
