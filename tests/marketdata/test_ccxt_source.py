@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import gzip
-import ipaddress
 import itertools
 import json
-import socket
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -30,21 +28,6 @@ pytestmark = pytest.mark.timeout(60)
 
 FAST = RetryPolicy(attempts=4, base_delay_s=0.01, max_delay_s=0.05)
 SPOT = {"coinbase", "binance", "kraken"}
-
-
-@pytest.fixture(autouse=True, scope="module")
-def loopback_only() -> Iterator[None]:
-    """Fail any TCP connection to a non-loopback address made while these tests run."""
-    original = socket.socket.connect
-
-    def connect(self: socket.socket, address: Any) -> None:
-        if self.family in (socket.AF_INET, socket.AF_INET6) and not ipaddress.ip_address(address[0]).is_loopback:
-            raise AssertionError(f"connection to non-loopback address {address!r}")
-        original(self, address)
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(socket.socket, "connect", connect)
-        yield
 
 
 @pytest.fixture(scope="module")

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import ipaddress
 import itertools
 import json
-import socket
 import time
 import urllib.error
 import urllib.request
@@ -21,21 +19,6 @@ from traider.marketdata.emulator import ExchangeEmulator, FaultKind
 from traider.marketdata.emulator.data import EXCERPTS, read_candles
 
 pytestmark = pytest.mark.timeout(60)
-
-
-@pytest.fixture(autouse=True, scope="module")
-def loopback_only() -> Iterator[None]:
-    """Fail any TCP connection to a non-loopback address made while these tests run."""
-    original = socket.socket.connect
-
-    def connect(self: socket.socket, address: Any) -> None:
-        if self.family in (socket.AF_INET, socket.AF_INET6) and not ipaddress.ip_address(address[0]).is_loopback:
-            raise AssertionError(f"connection to non-loopback address {address!r}")
-        original(self, address)
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(socket.socket, "connect", connect)
-        yield
 
 
 @pytest.fixture(scope="module")

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import ipaddress
-import socket
 import time
 from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass, field
@@ -35,21 +33,6 @@ SPEED = 20.0  # the 30 s recording in 1.5 s; NKN/USDT's longest recorded silence
 NKN, BLZ, LRC = "NKN/USDT", "BLZ/ETH", "LRC/BTC"
 MARKET_IDS = {NKN: "NKNUSDT", BLZ: "BLZETH", LRC: "LRCBTC"}
 DEPTH = 50
-
-
-@pytest.fixture(autouse=True, scope="module")
-def loopback_only() -> Iterator[None]:
-    """Fail any TCP connection to a non-loopback address made while these tests run."""
-    original = socket.socket.connect
-
-    def connect(self: socket.socket, address: Any) -> None:
-        if self.family in (socket.AF_INET, socket.AF_INET6) and not ipaddress.ip_address(address[0]).is_loopback:
-            raise AssertionError(f"connection to non-loopback address {address!r}")
-        original(self, address)
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(socket.socket, "connect", connect)
-        yield
 
 
 @pytest.fixture(scope="module")

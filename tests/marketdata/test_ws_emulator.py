@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import itertools
 import json
-import socket
 import time
 from collections.abc import Callable, Coroutine, Iterator
 from pathlib import Path
@@ -24,21 +22,6 @@ pytestmark = pytest.mark.timeout(60)
 
 T = TypeVar("T")
 FAST = 50.0  # the 30 s recording in 0.6 s
-
-
-@pytest.fixture(autouse=True, scope="module")
-def loopback_only() -> Iterator[None]:
-    """Fail any TCP connection to a non-loopback address made while these tests run."""
-    original = socket.socket.connect
-
-    def connect(self: socket.socket, address: Any) -> None:
-        if self.family in (socket.AF_INET, socket.AF_INET6) and not ipaddress.ip_address(address[0]).is_loopback:
-            raise AssertionError(f"connection to non-loopback address {address!r}")
-        original(self, address)
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(socket.socket, "connect", connect)
-        yield
 
 
 @pytest.fixture(scope="module")
