@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager
-from pathlib import Path
+from collections.abc import Iterator
 
 import pytest
 from sqlalchemy.engine import URL
@@ -33,17 +31,6 @@ def emulator() -> Iterator[ExchangeEmulator]:
         yield running
 
 
-@pytest.fixture
-def new_database_factory(
-    new_database: Callable[..., AbstractContextManager[URL]],
-) -> Callable[..., AbstractContextManager[URL]]:
-    return new_database
-
-
 def emulator_root(emulator: ExchangeEmulator) -> str:
     """Return the emulator's root URL (venue prefixes are appended by the ccxt source)."""
     return emulator.base_url("coinbase").rsplit("/", 1)[0]
-
-
-__all__ = ["emulator_root"]
-_ = Path

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pandas as pd
 import pytest
 from sqlalchemy import Engine, text
 
@@ -62,6 +61,3 @@ def test_failing_suite_blocks_features_and_passing_suite_releases_them(
     events, queued = _quality_events(airflow_env)
     assert events == before[0] + 1
     assert queued >= 1
-
-
-_ = pd
