@@ -53,7 +53,9 @@ def test_benchmark_result_compare_takes_medians_and_honours_direction(tmp_path: 
 
 def test_run_unknown_benchmark_exits_with_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert run.main(["nope"]) == 2
-    assert "unknown benchmark(s): nope; available: ingest" in capsys.readouterr().err
+    known = ", ".join(run.available())
+    assert {"ingest", "ingest_files", "backtest_vectorised"} <= set(run.available())
+    assert f"unknown benchmark(s): nope; available: {known}" in capsys.readouterr().err
 
 
 def test_run_help_explains_usage(capsys: pytest.CaptureFixture[str]) -> None:
@@ -61,4 +63,5 @@ def test_run_help_explains_usage(capsys: pytest.CaptureFixture[str]) -> None:
         run.main(["--help"])
     assert caught.value.code == 0
     out = capsys.readouterr().out
-    assert "Available: ingest" in out and "--rows" in out and "TRAIDER_BENCH_REPEATS" in out
+    assert f"Available: {', '.join(run.available())}" in " ".join(out.split())
+    assert "--rows" in out and "TRAIDER_BENCH_REPEATS" in out
