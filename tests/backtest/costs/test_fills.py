@@ -116,3 +116,8 @@ def test_walk_book_filled_plus_unfilled_equals_requested(levels: list[tuple[floa
     if result.avg_price is not None:
         assert levels[0][0] <= result.avg_price * (1 + 1e-12)
         assert result.avg_price <= levels[-1][0] * (1 + 1e-12)
+
+
+def test_walk_book_subnormal_quantity_fills_at_the_level_price() -> None:
+    """Found by hypothesis: 1.5 × 5e-324 rounds to 1e-323, which made the average price 2.0."""
+    assert walk_book([(1.5, 1.0)], 5e-324).avg_price == 1.5

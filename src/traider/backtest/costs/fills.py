@@ -71,7 +71,8 @@ def walk_book(levels: Sequence[Level], quantity: float) -> FillResult:
     filled = quantity if quantity <= available else available
     if filled <= 0:
         return FillResult(0.0, None, 0, quantity)
-    avg_price = float(np.dot(taken, prices) / taken.sum())
+    weights = taken / taken.sum()  # normalise first: price × a subnormal quantity would round (e.g. 1.5 × 5e-324)
+    avg_price = float(np.dot(weights, prices))
     return FillResult(filled, avg_price, int(np.count_nonzero(taken)), quantity - filled)
 
 
