@@ -1,13 +1,16 @@
-"""Market-data tests never leave the machine: any TCP connection to a non-loopback address fails."""
+"""Market-data test fixtures: nothing leaves the machine, and one exchange emulator per test module."""
 
 from __future__ import annotations
 
 import ipaddress
 import socket
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+
+from traider.marketdata.emulator.server import ExchangeEmulator
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -23,3 +26,19 @@ def loopback_only() -> Iterator[None]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(socket.socket, "connect", connect)
         yield
+
+
+@pytest.fixture(scope="module")
+def emulator(shared_data: Path) -> Iterator[ExchangeEmulator]:
+    """The REST exchange emulator over the shared recordings, one per test module."""
+    with ExchangeEmulator(shared_data) as emu:
+        yield emu
+
+
+@pytest.fixture
+def no_faults(emulator: ExchangeEmulator) -> Iterator[None]:
+    """Start and end a test with no injected faults and an empty request log."""
+    emulator.clear_faults()
+    emulator.reset_log()
+    yield
+    emulator.clear_faults()

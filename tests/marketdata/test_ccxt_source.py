@@ -6,7 +6,7 @@ import gzip
 import itertools
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -24,24 +24,10 @@ from traider.marketdata.records import COLUMNS, Stream
 from traider.marketdata.source import Batch, FetchRequest, Source
 from traider.marketdata.venues import VenueConfig
 
-pytestmark = pytest.mark.timeout(60)
+pytestmark = [pytest.mark.timeout(60), pytest.mark.usefixtures("no_faults")]
 
 FAST = RetryPolicy(attempts=4, base_delay_s=0.01, max_delay_s=0.05)
 SPOT = {"coinbase", "binance", "kraken"}
-
-
-@pytest.fixture(scope="module")
-def emulator(shared_data: Path) -> Iterator[ExchangeEmulator]:
-    with ExchangeEmulator(shared_data) as emu:
-        yield emu
-
-
-@pytest.fixture(autouse=True)
-def no_faults(emulator: ExchangeEmulator) -> Iterator[None]:
-    emulator.clear_faults()
-    emulator.reset_log()
-    yield
-    emulator.clear_faults()
 
 
 def venue(name: str, **update: Any) -> VenueConfig:

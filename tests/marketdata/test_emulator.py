@@ -18,21 +18,7 @@ from traider.marketdata.ccxt_client import rewrite_api_urls, truncated_answer
 from traider.marketdata.emulator import ExchangeEmulator, FaultKind
 from traider.marketdata.emulator.data import EXCERPTS, read_candles
 
-pytestmark = pytest.mark.timeout(60)
-
-
-@pytest.fixture(scope="module")
-def emulator(shared_data: Path) -> Iterator[ExchangeEmulator]:
-    with ExchangeEmulator(shared_data) as emu:
-        yield emu
-
-
-@pytest.fixture(autouse=True)
-def no_faults(emulator: ExchangeEmulator) -> Iterator[None]:
-    emulator.clear_faults()
-    emulator.reset_log()
-    yield
-    emulator.clear_faults()
+pytestmark = [pytest.mark.timeout(60), pytest.mark.usefixtures("no_faults")]
 
 
 @pytest.fixture(scope="module")
