@@ -2,7 +2,8 @@
 
 A result compares our figure with a peer's (or a raw limit) measured on the same machine and the
 same data: `ratio` is always ours / peer, and `passed` says whether it meets `target` (at least the
-target when higher is better, at most it otherwise).
+target when higher is better, at most it otherwise). `target_of` says what the target applies to: the
+ratio (the default) or, for a benchmark whose goal is an absolute figure, `ours` itself (in `unit`).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 RESULTS_DIR_ENV = "TRAIDER_BENCH_RESULTS_DIR"
 REPEATS_ENV = "TRAIDER_BENCH_REPEATS"
+TARGET_OF = ("ratio", "ours")
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,7 @@ class BenchmarkResult:
     peer_runs: tuple[float, ...] = ()
     details: dict[str, Any] = field(default_factory=dict)
     machine: dict[str, Any] = field(default_factory=dict)
+    target_of: str = "ratio"  # "ratio" (ours / peer) or "ours" (an absolute figure in `unit`)
 
     @classmethod
     def compare(
@@ -55,12 +58,19 @@ class BenchmarkResult:
         higher_is_better: bool = True,
         details: dict[str, Any] | None = None,
         machine: dict[str, Any] | None = None,
+        target_of: str = "ratio",
     ) -> BenchmarkResult:
-        """Build a result from the individual runs: medians, ratio ours / peer, pass or miss."""
+        """Build a result from the individual runs: medians, ratio ours / peer, pass or miss.
+
+        The target applies to the ratio, or with `target_of="ours"` to our median itself.
+        """
+        if target_of not in TARGET_OF:
+            raise ValueError(f"target_of must be one of {', '.join(TARGET_OF)}, not {target_of!r}")
         ours = statistics.median(ours_runs)
         peer = statistics.median(peer_runs)
         ratio = ours / peer
-        passed = ratio >= target if higher_is_better else ratio <= target
+        measured = ratio if target_of == "ratio" else ours
+        passed = measured >= target if higher_is_better else measured <= target
         return cls(
             name=name,
             description=description,
@@ -76,6 +86,7 @@ class BenchmarkResult:
             peer_runs=tuple(peer_runs),
             details=details or {},
             machine=machine or {},
+            target_of=target_of,
         )
 
 
@@ -123,7 +134,11 @@ def summary_line(result: BenchmarkResult) -> str:
     """Return one line saying whether the target was met, with the figures."""
     relation = ">=" if result.higher_is_better else "<="
     verdict = "PASSED" if result.passed else "MISSED TARGET"
+    if result.target_of == "ours":
+        target = f"target ours {relation} {result.target:,.0f} {result.unit}"
+    else:
+        target = f"target {relation} {result.target}"
     return (
         f"{verdict}: {result.name}: ours {result.ours:,.0f} {result.unit} vs {result.peer_name} "
-        f"{result.peer:,.0f} {result.unit}, ratio {result.ratio:.3f} (target {relation} {result.target})"
+        f"{result.peer:,.0f} {result.unit}, ratio {result.ratio:.3f} ({target})"
     )

@@ -47,8 +47,8 @@ def test_run_vectorised_half_target_keeps_half_of_equity_in_cash() -> None:
 
 def test_run_vectorised_close_execution_trades_at_the_deciding_bar() -> None:
     result = run_vectorised(BARS, TARGETS, costs=BarCosts(fee_rate=0.0), execution="close")
-    units = 10_000.0 / 105.0  # bought at bar 0's close, sold at bar 2's close
-    assert result.trades["ts"].tolist() == [INDEX[0], INDEX[2]]
+    units = 10_000.0 / 105.0  # bought at bar 0's close, sold at bar 2's close (stamped at those closes)
+    assert result.trades["ts"].tolist() == [INDEX[1], INDEX[3]]
     assert result.equity.iloc[-1] == pytest.approx(units * 100.0, rel=1e-12)
 
 

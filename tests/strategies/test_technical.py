@@ -79,3 +79,43 @@ def test_rsi_mean_reversion_enters_below_entry_and_exits_above_exit(shared_data:
     assert entries.any() and exits.any()
     assert (frame.loc[entries, "rsi"] < 30).all()
     assert (frame.loc[exits, "rsi"] > 55).all()
+
+
+def test_streaming_ema_equals_pandas_bit_for_bit(shared_data: Path) -> None:
+    from traider.strategies.indicators import StreamingEma, ema
+
+    close = _real_bars(shared_data)["close"]
+    for span in (1, 2, 12, 26, 200):
+        stream = StreamingEma(span)
+        assert [stream.update(value) for value in close.tolist()] == ema(close, span).tolist()
+
+
+@pytest.mark.parametrize("allow_short", [False, True])
+def test_ema_crossover_stream_gives_exactly_the_vectorised_targets(shared_data: Path, allow_short: bool) -> None:
+    from traider.strategies.base import Bar
+
+    bars = _real_bars(shared_data)
+    strategy = EmaCrossover(fast=10, slow=40, allow_short=allow_short)
+    stream = strategy.stream()
+    streamed = [
+        stream.update(Bar(0, *row)) for row in bars[["open", "high", "low", "close", "volume"]].itertuples(index=False)
+    ]
+    assert streamed == strategy.targets(bars).tolist()
+    assert len(set(streamed)) > 1
+
+
+def test_default_history_stream_gives_the_vectorised_targets(shared_data: Path) -> None:
+    from traider.strategies.base import Bar
+
+    bars = _real_bars(shared_data).iloc[:300]
+    strategy = RsiMeanReversion(period=14, entry=35.0, exit=55.0)
+    stream = strategy.stream()
+    stamps = bars.index.as_unit("ns").asi8.tolist()
+    streamed = [
+        stream.update(Bar(ts, *row))
+        for ts, row in zip(
+            stamps, bars[["open", "high", "low", "close", "volume"]].itertuples(index=False), strict=True
+        )
+    ]
+    assert streamed == strategy.targets(bars).tolist()
+    assert 0.0 in streamed and 1.0 in streamed

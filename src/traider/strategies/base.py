@@ -5,9 +5,12 @@ A strategy has three methods, in the spirit of freqtrade's `IStrategy`:
 - `indicators(bars)` adds indicator columns to OHLCV bars (indexed by bar open time, UTC);
 - `target_position(frame)` turns them into a target exposure per bar, a fraction of equity in [-1, 1],
   decided at that bar's close;
-- `on_bar(history)` gives the target for the newest bar of a history window: what the event-driven
-  engine and the live worker call. Its default derives it from the first two, so one definition serves
-  all three places.
+- `on_bar(history)` gives the target for the newest bar of a history window. Its default derives it from
+  the first two, so one definition serves all three places;
+- `stream()` returns a `SignalStream` whose `update(bar)` gives the target as each bar closes: what the
+  event-driven engine and the live worker call. The default replays `on_bar` over the growing history
+  (correct for any causal strategy, but quadratic); a strategy overrides it with O(1) incremental
+  updates that must give exactly the targets of `targets()` (tested for each strategy).
 
 Both vectorised methods must be causal: the value at bar t may use bars up to and including t only.
 `traider.strategies.lookahead.check_lookahead` verifies that by re-running on truncated data.
@@ -16,13 +19,54 @@ Both vectorised methods must be causal: the value at bar t may use bars up to an
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import TYPE_CHECKING, ClassVar
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, ClassVar, NamedTuple, Protocol
 
 if TYPE_CHECKING:
     import pandas as pd
 
 STRATEGY_INTERFACE_VERSION = 1
 BAR_COLUMNS = ("open", "high", "low", "close", "volume")
+
+
+class Bar(NamedTuple):
+    """One closed OHLCV bar; `ts` is its open time in nanoseconds since the epoch (UTC).
+
+    `extra` holds the bar frame's other columns (e.g. `funding_rate`, `spot_close`) when it has any.
+    """
+
+    ts: int
+    open: float
+    high: float
+    low: float
+    close: float
+    volume: float
+    extra: Mapping[str, float] | None = None
+
+
+class SignalStream(Protocol):
+    """A strategy's incremental form: one closed bar in, the target exposure for it out."""
+
+    def update(self, bar: Bar) -> float:
+        """Return the target exposure decided at `bar`'s close."""
+        ...
+
+
+class HistoryStream:
+    """The default `SignalStream`: keeps every bar and asks `on_bar` about the whole history each time."""
+
+    def __init__(self, strategy: Strategy) -> None:
+        self._strategy = strategy
+        self._rows: list[dict[str, float]] = []
+
+    def update(self, bar: Bar) -> float:
+        """Append `bar` and return the strategy's target for it."""
+        import pandas as pd
+
+        self._rows.append({"ts": bar.ts, **dict(zip(BAR_COLUMNS, bar[1:6], strict=True)), **(bar.extra or {})})
+        frame = pd.DataFrame(self._rows)
+        frame.index = pd.to_datetime(frame.pop("ts"), utc=True)
+        return self._strategy.on_bar(frame)
 
 
 class Strategy(ABC):
@@ -52,3 +96,7 @@ class Strategy(ABC):
         if history.empty:
             return 0.0
         return float(self.targets(history).iloc[-1])
+
+    def stream(self) -> SignalStream:
+        """Return a fresh incremental signal; override with an O(1) update where the indicators allow."""
+        return HistoryStream(self)

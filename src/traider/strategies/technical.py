@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, ClassVar
 
-from traider.strategies.base import Strategy
-from traider.strategies.indicators import ema, rsi
+from traider.strategies.base import Bar, SignalStream, Strategy
+from traider.strategies.indicators import StreamingEma, ema, rsi
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -30,6 +30,27 @@ class EmaCrossover(Strategy):
         """Return 1 when the fast EMA is above the slow one, else 0 (or -1 with shorts allowed)."""
         above = (frame["ema_fast"] > frame["ema_slow"]).astype("float64")
         return above * 2.0 - 1.0 if self.allow_short else above
+
+    def stream(self) -> SignalStream:
+        """Return the O(1) incremental form of `targets()`."""
+        return _EmaCrossoverStream(self)
+
+
+class _EmaCrossoverStream:
+    __slots__ = ("_fast", "_seen", "_short", "_slow", "_warmup")
+
+    def __init__(self, strategy: EmaCrossover) -> None:
+        self._fast, self._slow = StreamingEma(strategy.fast), StreamingEma(strategy.slow)
+        self._short, self._warmup, self._seen = strategy.allow_short, strategy.warmup_bars, 0
+
+    def update(self, bar: Bar) -> float:
+        fast, slow = self._fast.update(bar.close), self._slow.update(bar.close)
+        self._seen += 1
+        if self._seen <= self._warmup:
+            return 0.0
+        if fast > slow:
+            return 1.0
+        return -1.0 if self._short else 0.0
 
 
 class RsiMeanReversion(Strategy):

@@ -1,0 +1,1 @@
+"""Pre-trade risk: one engine used by the backtester and the live worker."""
