@@ -73,6 +73,7 @@ class PerformanceReport:
     average_gross_exposure: float
     fees_paid: float
     slippage_paid: float
+    funding_received: float = 0.0
 
     def to_dict(self) -> dict[str, float | int | str | None]:
         """Return a JSON-safe dict: non-finite floats become None, times ISO 8601, durations `<name>_seconds`."""
@@ -203,6 +204,7 @@ def performance_report(
     positions: pd.Series | None = None,
     fees_paid: float = 0.0,
     slippage_paid: float = 0.0,
+    funding_received: float = 0.0,
 ) -> PerformanceReport:
     """Compute every statistic of an equity curve indexed by UTC timestamps."""
     _validate_equity(equity)
@@ -274,6 +276,7 @@ def performance_report_from_returns(
     trade_pnls: Sequence[float] | FloatArray | pd.Series | None = None,
     fees_paid: float = 0.0,
     slippage_paid: float = 0.0,
+    funding_received: float = 0.0,
 ) -> PerformanceReport:
     """Compute every statistic from per-period simple returns; for positions use `equity_from_returns` first."""
     equity = equity_from_returns(returns, initial_equity, periods_per_year)
@@ -284,4 +287,5 @@ def performance_report_from_returns(
         trade_pnls=trade_pnls,
         fees_paid=fees_paid,
         slippage_paid=slippage_paid,
+        funding_received=funding_received,
     )

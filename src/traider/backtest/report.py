@@ -26,11 +26,15 @@ def report_data(run: BacktestRun) -> dict[str, Any]:
     data: dict[str, Any] = {
         "strategy": run.strategy,
         "metrics": run.performance.to_dict(),
+        "engine": run.engine,
         "fees_paid": run.result.fees_paid,
         "slippage_paid": run.result.slippage_paid,
+        "funding_received": run.result.funding_received,
         "fills": len(run.result.trades),
         "round_trips": len(run.round_trips),
     }
+    if run.walk_forward is not None:
+        data["walk_forward"] = run.walk_forward.to_dict()
     if run.monte_carlo is not None:
         data["monte_carlo"] = {
             "paths": len(run.monte_carlo.sharpe_ratios),
@@ -43,15 +47,26 @@ def report_data(run: BacktestRun) -> dict[str, Any]:
 
 
 def _html(run: BacktestRun, name: str) -> str:
+    import pandas as pd
     import plotly.io as pio
 
     figures = [_equity_and_drawdown(run), _monthly_heatmap(run.result.equity), _costs(run)]
+    if run.walk_forward is not None:
+        figures.append(_walk_forward(run))
     if run.monte_carlo is not None:
         figures.append(_monte_carlo(run))
     parts = [pio.to_html(figure, full_html=False, include_plotlyjs=index == 0) for index, figure in enumerate(figures)]
     metrics = "".join(
         f"<tr><th>{key}</th><td>{_cell(value)}</td></tr>" for key, value in run.performance.to_dict().items()
     )
+    folds = ""
+    if run.walk_forward is not None:
+        table = pd.DataFrame([fold.to_dict() for fold in run.walk_forward.folds])
+        folds = (
+            f"<h2>Walk-forward folds ({run.walk_forward.trials} parameter sets per fold; deflated Sharpe "
+            f"probability {_cell(run.walk_forward.deflated_sharpe)})</h2>"
+            + table.to_html(index=False, float_format=lambda value: f"{value:,.4f}", border=0)
+        )
     trips = run.round_trips.tail(200).to_html(index=False, float_format=lambda value: f"{value:,.4f}", border=0)
     return (
         f"<!doctype html><html><head><meta charset='utf-8'><title>{name}</title>"
@@ -59,6 +74,7 @@ def _html(run: BacktestRun, name: str) -> str:
         "th,td{padding:2px 8px;border-bottom:1px solid #ddd;text-align:right}</style></head><body>"
         f"<h1>Backtest {name}: {run.strategy}</h1><h2>Metrics</h2><table>{metrics}</table>"
         + "".join(parts)
+        + folds
         + f"<h2>Round trips (last 200 of {len(run.round_trips)})</h2>{trips}</body></html>"
     )
 
@@ -104,8 +120,25 @@ def _monthly_heatmap(equity: pd.Series) -> Any:
 def _costs(run: BacktestRun) -> Any:
     import plotly.graph_objects as go
 
-    figure = go.Figure(go.Bar(x=["fees", "slippage"], y=[run.result.fees_paid, run.result.slippage_paid]))
+    paid = [run.result.fees_paid, run.result.slippage_paid, -run.result.funding_received]
+    figure = go.Figure(go.Bar(x=["fees", "slippage", "funding (net paid)"], y=paid))
     figure.update_layout(title="Costs paid", height=300)
+    return figure
+
+
+def _walk_forward(run: BacktestRun) -> Any:
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    assert run.walk_forward is not None
+    folds = run.walk_forward.folds
+    figure = make_subplots(rows=1, cols=2, subplot_titles=["Out-of-sample equity (stitched)", "Sharpe per fold"])
+    equity = run.walk_forward.equity
+    figure.add_trace(go.Scatter(x=equity.index, y=equity.to_numpy(), name="out of sample"), row=1, col=1)
+    numbers = [str(fold.fold.number) for fold in folds]
+    figure.add_trace(go.Bar(x=numbers, y=[fold.train_sharpe for fold in folds], name="train"), row=1, col=2)
+    figure.add_trace(go.Bar(x=numbers, y=[fold.test.sharpe_ratio for fold in folds], name="test"), row=1, col=2)
+    figure.update_layout(height=350, title="Walk-forward")
     return figure
 
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from traider.backtest.vectorised import BarCosts, Execution, VectorisedResult, run_vectorised
 from traider.strategies.base import Strategy
@@ -12,10 +12,22 @@ from traider.strategies.base import Strategy
 if TYPE_CHECKING:
     import pandas as pd
 
+    from traider.backtest.evaluation import Parameters, StrategyFactory, WalkForwardResult
     from traider.backtest.metrics import PerformanceReport
     from traider.backtest.montecarlo import MonteCarloResult
+    from traider.backtest.walkforward import WalkForwardSpec
 
 Step = Callable[[str], None]
+Engine = Literal["vectorised", "events"]
+
+
+@dataclass(frozen=True)
+class WalkForwardPlan:
+    """How to evaluate walk-forward: the splits, the parameter sets to choose from, and how to build them."""
+
+    spec: WalkForwardSpec
+    factory: StrategyFactory
+    grid: Sequence[Parameters]
 
 
 @dataclass(frozen=True)
@@ -29,6 +41,8 @@ class BacktestRun:
     performance: PerformanceReport
     round_trips: pd.DataFrame
     monte_carlo: MonteCarloResult | None
+    engine: Engine = "vectorised"
+    walk_forward: WalkForwardResult | None = None
 
 
 def run_backtest(
@@ -41,16 +55,31 @@ def run_backtest(
     monte_carlo_paths: int = 0,
     seed: int = 0,
     step: Step | None = None,
+    funding: pd.DataFrame | None = None,
+    engine: Engine = "vectorised",
+    walk_forward: WalkForwardPlan | None = None,
 ) -> BacktestRun:
-    """Run `strategy` on `bars` with `costs`; `step(name)` is called as each stage starts (for progress)."""
+    """Run `strategy` on `bars` with `costs`; `step(name)` is called as each stage starts (for progress).
+
+    `engine="events"` replays the bars through the event-driven engine (the worker's code path) instead of
+    the vectorised one; both give the same path. `funding` charges perpetual funding; `walk_forward` adds
+    an out-of-sample evaluation with parameters chosen fold by fold.
+    """
     from traider.backtest.metrics import performance_report
     from traider.backtest.montecarlo import monte_carlo
 
     announce = step or (lambda _name: None)
     announce("signals")
     targets = strategy.targets(bars)
-    announce("simulation")
-    result = run_vectorised(bars, targets, costs=costs, initial_equity=initial_equity, execution=execution)
+    announce(f"simulation ({engine} engine)")
+    if engine == "events":
+        from traider.backtest.events import run_events
+
+        result = run_events(strategy, bars, costs=costs, initial_equity=initial_equity, execution=execution,
+                            funding=funding)  # fmt: skip
+    else:
+        result = run_vectorised(bars, targets, costs=costs, initial_equity=initial_equity, execution=execution,
+                                funding=funding)  # fmt: skip
     trips = round_trips(result)
     announce("statistics")
     performance = performance_report(
@@ -59,6 +88,7 @@ def run_backtest(
         positions=result.units * bars["close"],
         fees_paid=result.fees_paid,
         slippage_paid=result.slippage_paid,
+        funding_received=result.funding_received,
     )
     simulated = None
     if monte_carlo_paths > 0 and len(bars) > 2:
@@ -67,7 +97,15 @@ def run_backtest(
         simulated = monte_carlo(
             returns, paths=monte_carlo_paths, seed=seed, periods_per_year=performance.periods_per_year
         )
-    return BacktestRun(strategy.name, bars, targets, result, performance, trips, simulated)
+    evaluation = None
+    if walk_forward is not None:
+        from traider.backtest.evaluation import walk_forward_backtest
+
+        announce("walk-forward")
+        evaluation = walk_forward_backtest(walk_forward.factory, walk_forward.grid, bars, walk_forward.spec,
+                                           costs=costs, initial_equity=initial_equity, execution=execution,
+                                           funding=funding)  # fmt: skip
+    return BacktestRun(strategy.name, bars, targets, result, performance, trips, simulated, engine, evaluation)
 
 
 def round_trips(result: VectorisedResult) -> pd.DataFrame:
