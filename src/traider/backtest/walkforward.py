@@ -245,8 +245,10 @@ def _label_ends(index: pd.DatetimeIndex, label_end: pd.Series | None) -> pd.Date
     if not label_end.index.equals(index):
         raise WalkForwardError("label_end must be indexed by the same timestamps as index")
     ends = pd.DatetimeIndex(label_end)
-    if ends.tz != index.tz:
+    if (ends.tz is None) != (index.tz is None):
         raise WalkForwardError(f"label_end has time zone {ends.tz}, index has {index.tz}: use the same one")
+    if ends.tz is not None:
+        ends = ends.tz_convert(index.tz)  # the same zone may be two objects (datetime.UTC vs zoneinfo UTC)
     if ends.hasnans or bool((ends < index).any()):
         raise WalkForwardError("every label_end must be set and not before its sample's timestamp")
     return ends
