@@ -139,6 +139,11 @@ def summary_line(result: BenchmarkResult) -> str:
     else:
         target = f"target {relation} {result.target}"
     return (
-        f"{verdict}: {result.name}: ours {result.ours:,.0f} {result.unit} vs {result.peer_name} "
-        f"{result.peer:,.0f} {result.unit}, ratio {result.ratio:.3f} ({target})"
+        f"{verdict}: {result.name}: ours {_figure(result.ours)} {result.unit} vs {result.peer_name} "
+        f"{_figure(result.peer)} {result.unit}, ratio {result.ratio:.3f} ({target})"
     )
+
+
+def _figure(value: float) -> str:
+    """Format a measurement: thousands separators for large numbers, four significant digits for small ones."""
+    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.4g}"
