@@ -180,3 +180,24 @@ def test_funding_events_need_mark_prices() -> None:
     frame = pd.DataFrame({"ts": pd.to_datetime(["2024-01-01"], utc=True), "rate": [0.001], "mark_price": [None]})
     with pytest.raises(ValueError, match="mark price"):
         list(funding_events(frame))
+
+
+def test_pre_trade_limits_hold_through_a_flash_crash() -> None:
+    """Price −30% within one bar: the position cap holds, and once the day's loss passes the limit nothing adds
+    exposure (a gap on a position already held can lose more than the limit; the limit stops further risk)."""
+    from traider.risk.pretrade import PreTradeLimits, PreTradeRisk
+
+    index = pd.date_range("2024-01-01", periods=6, freq="1min", tz="UTC")
+    closes = [100.0, 100.0, 70.0, 72.0, 71.0, 71.0]
+    bars = pd.DataFrame({"open": [100.0, 100.0, 100.0, 70.0, 72.0, 71.0], "high": 100.0, "low": 70.0,
+                         "close": closes, "volume": 1.0}, index=index)  # fmt: skip
+    engine = EventEngine(_Fixed([0.5, 0.5, 0.5, 1.0, 1.0, 1.0]), "BTC/USD", BarCosts(0.001), 10_000.0,
+                         pretrade=PreTradeRisk(PreTradeLimits.for_mode("paper")))  # fmt: skip
+    result = engine.run(bar_events(bars))
+    values = np.abs(np.asarray(result.units) * np.asarray(result.marks))
+    assert values.max() <= 2_000.0 + 1e-9
+    (fill,) = result.fills  # the opening buy, capped; the later wish for more is refused after the crash
+    assert fill.quantity * fill.price == pytest.approx(2_000.0)
+    assert result.units[-1] == result.units[1]
+    assert any("daily loss" in reason for reason in result.refusals)
+    assert any("capped at 2,000.00" in reason for reason in result.refusals)

@@ -42,6 +42,7 @@ from traider.execution.portfolio import Portfolio
 from traider.execution.sizing import rebalance_quantity
 from traider.marketdata.orderbook import OrderBook
 from traider.risk.limits import RiskEngine
+from traider.risk.pretrade import PortfolioState, PreTradeRisk
 from traider.strategies.base import BAR_COLUMNS, Bar, Strategy
 
 if TYPE_CHECKING:
@@ -128,6 +129,7 @@ class EventEngine:
     execution: Execution = "next_open"
     cost_model: CostModel | None = None  # needed for book fills (book walk, impact, latency)
     risk: RiskEngine = field(default_factory=RiskEngine)
+    pretrade: PreTradeRisk | None = None  # order-level limits (position caps, daily loss, VaR, order rate)
     broker: Broker | None = None
     run_id: str = "backtest"
 
@@ -172,6 +174,10 @@ class _Session:
         self.units: list[float] = []
         self.marks: list[float] = []
         self.fills: list[Fill] = []
+        self.pretrade = engine.pretrade
+        self.day = -1
+        self.day_start_equity = float(engine.initial_equity)
+        self.refusals: list[str] = []
 
     def on_bar_open(self, now: int, price: float) -> None:
         if self.pending is not None and not self.have_book:
@@ -214,6 +220,8 @@ class _Session:
         held = portfolio.positions.get(symbol, 0.0)
         slip = 0.0 if with_book else self.slip
         delta, _ = rebalance_quantity(target, portfolio.cash, held, reference, slip, self.fee_rate)
+        if delta != 0.0 and self.pretrade is not None:
+            delta = self._vet_order(delta, held, reference, now)
         if delta == 0.0:
             return
         side = Side.BUY if delta > 0 else Side.SELL
@@ -223,8 +231,21 @@ class _Session:
             portfolio.apply_fill(fill)
             self.fills.append(fill)
 
+    def _vet_order(self, delta: float, held: float, reference: float, now: int) -> float:
+        """Return the units the pre-trade check lets through (the events are the ticks: data is never stale)."""
+        assert self.pretrade is not None
+        equity = self.portfolio.cash + held * reference
+        day = now // (86_400 * 10**9)
+        if day != self.day:
+            self.day, self.day_start_equity = day, equity
+        state = PortfolioState(self.day_start_equity, equity - self.day_start_equity, {self.symbol: held * reference})
+        check = self.pretrade.check(self.symbol, delta * reference, state, now=now, last_tick=now,
+                                    halted=self.risk.halted)  # fmt: skip
+        self.refusals.extend(check.reasons)
+        return check.allowed / reference
+
     def result(self) -> EngineResult:
-        return EngineResult(self.stamps, self.equity, self.units, self.marks, self.fills, self.portfolio)
+        return EngineResult(self.stamps, self.equity, self.units, self.marks, self.fills, self.portfolio, self.refusals)
 
 
 @dataclass(frozen=True)
@@ -237,6 +258,7 @@ class EngineResult:
     marks: list[float]
     fills: list[Fill]
     portfolio: Portfolio
+    refusals: list[str] = field(default_factory=list)  # why the pre-trade check cut or refused orders
 
     def to_path(self) -> VectorisedResult:
         """Return equity, units and exposure per bar and the fills as a `VectorisedResult`."""
