@@ -1,0 +1,81 @@
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+
+from traider.audit.chain import verify
+from traider.backtest.costs.fills import Side
+from traider.execution.orders import Fill, Order
+from traider.execution.store import OrderContext, TradingStore
+
+CONTEXT = OrderContext(strategy="model", model_name="xgb_direction_btc", model_version="3", features={"rsi_14": 41.5})
+T0 = 1_700_000_000_000_000_000
+
+
+def _order(number: int = 1, side: Side = Side.BUY, quantity: float = 2.0) -> Order:
+    return Order(f"paper-BTC/USD-{number}", "BTC/USD", side, quantity, T0 + number, 1.0)
+
+
+def _fill(order: Order, part: int, quantity: float, price: float) -> Fill:
+    return Fill(order.client_order_id, f"{order.client_order_id}-{part}", order.symbol, order.side, quantity, price,
+                quantity * price * 0.001, 0.0, "taker", order.decided_at + part)  # fmt: skip
+
+
+@pytest.fixture
+def store(clean_tables: Engine, app_engine: Engine) -> TradingStore:
+    return TradingStore(app_engine, mode="paper", venue="binance")
+
+
+def test_orders_and_fills_are_stored_exactly_once(store: TradingStore, admin_engine: Engine) -> None:
+    order = _order()
+    assert store.record_order(order, CONTEXT)
+    assert not store.record_order(order, CONTEXT)
+    first, second = _fill(order, 1, 0.5, 100.0), _fill(order, 2, 1.5, 102.0)
+    assert store.record_fill(first)
+    assert not store.record_fill(first)
+    assert store.record_fill(second)
+    with admin_engine.connect() as connection:
+        row = connection.execute(text("SELECT status, filled_quantity, model_version FROM trading.orders")).one()
+        fills = connection.execute(text("SELECT count(*) FROM trading.fills")).scalar_one()
+        actions = connection.execute(text("SELECT action FROM audit.events ORDER BY seq")).scalars().all()
+        assert verify(connection).ok
+    assert (row.status, float(row.filled_quantity), row.model_version) == ("filled", 2.0, "3")
+    assert fills == 2
+    assert actions[-3:] == ["order.new", "fill", "fill"]
+    position = store.positions()["BTC/USD"]
+    assert position.quantity == 2.0
+    assert position.average_entry_price == pytest.approx((0.5 * 100.0 + 1.5 * 102.0) / 2.0)
+
+
+def test_positions_equal_the_sum_of_fills(store: TradingStore) -> None:
+    buy, sell = _order(1, Side.BUY, 3.0), _order(2, Side.SELL, 5.0)
+    for order in (buy, sell):
+        store.record_order(order, CONTEXT)
+    store.record_fill(_fill(buy, 1, 3.0, 100.0))
+    store.record_fill(_fill(sell, 1, 5.0, 110.0))
+    position = store.positions()["BTC/USD"]
+    assert position.quantity == pytest.approx(-2.0)
+    assert position.realised_pnl == pytest.approx(30.0)
+    assert position.average_entry_price == 110.0
+
+
+def test_a_fill_for_an_unknown_order_is_refused_and_leaves_nothing(store: TradingStore, admin_engine: Engine) -> None:
+    with pytest.raises(LookupError, match="record the order first"):
+        store.record_fill(_fill(_order(9), 1, 1.0, 100.0))
+    with admin_engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM trading.fills")).scalar_one() == 0
+
+
+def test_cancelling_the_rest_of_an_order_is_audited_once(store: TradingStore, admin_engine: Engine) -> None:
+    order = _order()
+    store.record_order(order, CONTEXT)
+    store.record_fill(_fill(order, 1, 0.5, 100.0))
+    store.cancel_unfilled(order.client_order_id, "IOC remainder")
+    store.cancel_unfilled(order.client_order_id, "IOC remainder")
+    with admin_engine.connect() as connection:
+        status = connection.execute(text("SELECT status FROM trading.orders")).scalar_one()
+        cancels = connection.execute(
+            text("SELECT count(*) FROM audit.events WHERE action = 'order.cancel'")
+        ).scalar_one()
+    assert (status, cancels) == ("canceled", 1)
