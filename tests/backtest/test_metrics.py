@@ -268,3 +268,14 @@ def test_performance_report_positive_equity_max_drawdown_within_unit_interval(va
     report = performance_report(_hourly(values))
     assert 0.0 <= report.max_drawdown < 1.0
     assert report.max_drawdown_duration <= report.longest_drawdown_duration
+
+
+def test_the_report_carries_the_funding_received() -> None:
+    import pandas as pd
+
+    from traider.backtest.metrics import performance_report
+
+    equity = pd.Series([100.0, 101.0, 102.0], index=pd.date_range("2024-01-01", periods=3, freq="1D", tz="UTC"))
+    report = performance_report(equity, funding_received=-1.25)
+    assert report.funding_received == -1.25
+    assert report.to_dict()["funding_received"] == -1.25

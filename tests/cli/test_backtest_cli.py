@@ -43,6 +43,7 @@ def test_backtest_funding_drift_on_real_perp_data_with_walk_forward_on_the_event
     metrics = json.loads((tmp_path / "perp.json").read_text())
     assert metrics["engine"] == "events"
     assert metrics["funding_received"] != 0.0
+    assert metrics["metrics"]["funding_received"] == metrics["funding_received"]
     folds = metrics["walk_forward"]["folds"]
     assert [fold["parameters"]["span"] in (12, 48) for fold in folds] == [True] * 5
     assert all(fold["test_start"] > fold["train_end"] for fold in folds)

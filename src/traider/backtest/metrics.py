@@ -245,6 +245,7 @@ def performance_report(
         average_gross_exposure=exposures[2],
         fees_paid=float(fees_paid),
         slippage_paid=float(slippage_paid),
+        funding_received=float(funding_received),
     )
 
 
