@@ -12,6 +12,7 @@ from hypothesis import settings
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import URL
 
+from tests.mlflow_server import mlflow_server  # noqa: F401 (a session fixture: pytest finds it by name)
 from tests.postgres import admin_server_url, fresh_database
 from traider.db.engine import make_engine
 
@@ -37,6 +38,8 @@ CLEANABLE_TABLES = (
     "trading.positions",
     "trading.balances",
     "trading.pnl_snapshots",
+    "trading.worker_state",
+    "ops.kill_switch",
     "ops.quality_results",
     "ops.quarantine",
     "ops.alerts",

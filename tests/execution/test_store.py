@@ -79,3 +79,34 @@ def test_cancelling_the_rest_of_an_order_is_audited_once(store: TradingStore, ad
             text("SELECT count(*) FROM audit.events WHERE action = 'order.cancel'")
         ).scalar_one()
     assert (status, cancels) == ("canceled", 1)
+
+
+def test_fills_move_the_quote_balance_by_notional_and_fee(store: TradingStore) -> None:
+    store.deposit("USD", 10_000.0)
+    order = _order(quantity=2.0)
+    store.record_order(order, CONTEXT)
+    store.record_fill(_fill(order, 1, 2.0, 100.0))
+    assert store.cash("USD") == pytest.approx(10_000.0 - 200.0 - 0.2)
+    assert store.cash("EUR") is None
+
+
+def test_worker_state_round_trips(store: TradingStore) -> None:
+    assert store.load_state("BTC/USD") is None
+    store.save_state("BTC/USD", T0, 0.5, "3")
+    store.save_state("BTC/USD", T0 + 60_000_000_000, -1.0, "4")
+    assert store.load_state("BTC/USD") == (T0 + 60_000_000_000, -1.0)
+
+
+def test_order_state_reports_status_and_filled_quantity(store: TradingStore) -> None:
+    order = _order()
+    assert store.order_state(order.client_order_id) is None
+    store.record_order(order, CONTEXT)
+    store.record_fill(_fill(order, 1, 0.5, 100.0))
+    assert store.order_state(order.client_order_id) == ("partially_filled", 0.5)
+
+
+@pytest.mark.parametrize(("symbol", "quote"), [("BTC/USD", "USD"), ("BTC/USDT:USDT", "USDT"), ("ETH/BTC", "BTC")])
+def test_quote_currency(symbol: str, quote: str) -> None:
+    from traider.execution.store import quote_currency
+
+    assert quote_currency(symbol) == quote

@@ -134,6 +134,7 @@ class TradingStore:
                 {"quantity": fill.quantity, "status": status, "at": _time(fill.ts), "id": order.id},
             )
             position = self._update_position(connection, fill)
+            self._move_cash(connection, quote_currency(fill.symbol), -(fill.signed_quantity * fill.price + fill.fee))
             append(
                 connection,
                 actor=self.actor,
@@ -173,6 +174,70 @@ class TradingStore:
                     payload={"reason": reason},
                 )
 
+    def deposit(self, asset: str, amount: float) -> None:
+        """Credit `amount` of `asset` (the paper account's starting cash), audited."""
+        with self.engine.begin() as connection:
+            self._move_cash(connection, asset, amount)
+            append(
+                connection,
+                actor=self.actor,
+                action="balance.deposit",
+                subject=asset,
+                payload={"mode": self.mode, "venue": self.venue, "amount": amount},
+            )
+
+    def cash(self, asset: str) -> float | None:
+        """Return the balance of `asset`, or None when the account has never held it."""
+        with self.engine.connect() as connection:
+            value = connection.execute(
+                text("SELECT total FROM trading.balances WHERE mode = :mode AND venue = :venue AND asset = :asset"),
+                {"mode": self.mode, "venue": self.venue, "asset": asset},
+            ).scalar()
+        return None if value is None else float(value)
+
+    def save_state(self, symbol: str, last_bar: int, target: float, model_version: str | None) -> None:
+        """Remember the last bar finished for `symbol` and the target traded (for a restart)."""
+        with self.engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO trading.worker_state (mode, venue, symbol, last_bar, target, model_version) "
+                    "VALUES (:mode, :venue, :symbol, :bar, :target, :version) ON CONFLICT (mode, venue, symbol) "
+                    "DO UPDATE SET last_bar = EXCLUDED.last_bar, target = EXCLUDED.target, "
+                    "model_version = EXCLUDED.model_version, updated_at = now()"
+                ),
+                {
+                    "mode": self.mode,
+                    "venue": self.venue,
+                    "symbol": symbol,
+                    "bar": _time(last_bar),
+                    "target": target,
+                    "version": model_version,
+                },
+            )
+
+    def load_state(self, symbol: str) -> tuple[int, float] | None:
+        """Return (last bar open time in ns, target traded) saved for `symbol`, or None on a first start."""
+        with self.engine.connect() as connection:
+            row = connection.execute(
+                text(
+                    "SELECT last_bar, target FROM trading.worker_state "
+                    "WHERE mode = :mode AND venue = :venue AND symbol = :symbol"
+                ),
+                {"mode": self.mode, "venue": self.venue, "symbol": symbol},
+            ).first()
+        if row is None:
+            return None
+        return int(row.last_bar.timestamp() * 1_000_000) * 1_000, float(row.target)
+
+    def order_state(self, client_order_id: str) -> tuple[str, float] | None:
+        """Return (status, filled quantity) of a stored order, or None when it is not stored."""
+        with self.engine.connect() as connection:
+            row = connection.execute(
+                text("SELECT status, filled_quantity FROM trading.orders WHERE client_order_id = :id"),
+                {"id": client_order_id},
+            ).first()
+        return None if row is None else (str(row.status), float(row.filled_quantity))
+
     def positions(self) -> dict[str, PositionState]:
         """Return every stored position of this mode and venue."""
         with self.engine.connect() as connection:
@@ -211,6 +276,23 @@ class TradingStore:
             {**keys, "quantity": state.quantity, "entry": state.average_entry_price, "realised": state.realised_pnl},
         )
         return state
+
+    def _move_cash(self, connection: Connection, asset: str, amount: float) -> None:
+        connection.execute(
+            text(
+                "INSERT INTO trading.balances (mode, venue, asset, total, available) "
+                "VALUES (:mode, :venue, :asset, :amount, :amount) ON CONFLICT (mode, venue, asset) DO UPDATE SET "
+                "total = trading.balances.total + EXCLUDED.total, "
+                "available = trading.balances.available + EXCLUDED.available, updated_at = now()"
+            ),
+            {"mode": self.mode, "venue": self.venue, "asset": asset, "amount": amount},
+        )
+
+
+def quote_currency(symbol: str) -> str:
+    """Return the currency a symbol is priced and settled in: BTC/USD → USD, BTC/USDT:USDT → USDT."""
+    base_quote, _, settle = symbol.partition(":")
+    return settle or base_quote.partition("/")[2] or "USD"
 
 
 def _position(row: Any) -> PositionState:

@@ -1,0 +1,316 @@
+"""The execution worker: bars in, the promoted strategy's orders and fills out, exactly once, restartable.
+
+Each closed bar goes through one `TradingSession` (strategy → risk → sizing → pre-trade check → paper broker
+→ ledger), the very code the event-driven backtest runs; a `Persistence` listener stores each order before it
+is sent and each fill after (`TradingStore`: unique client order ids and fill ids, one transaction per fill).
+The worker decides at a bar's close and trades at once (`execution="close"`).
+
+Restart: the ledger is the store. On start the worker reads its cash, position and `trading.worker_state`
+(the last bar finished and the target traded); bars up to that one only warm the strategy up, trading
+resumes after it. A bar replayed after a crash yields the same client order id, so an order already stored
+is not sent again (unless it was stored but never filled: then the paper broker fills it, with the same
+deterministic fill id). Killing the worker at any moment therefore loses and doubles nothing.
+
+Every bar it also reads the kill switch (engaged: exposure may only shrink; with `flatten`, positions are
+closed), asks the strategy provider whether the model alias moved (then swaps the strategy between bars,
+warming the new one on the bars kept so far), writes a P&L snapshot, and beats its heart.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+from sqlalchemy import text
+
+from traider.execution.orders import Fill, Order
+from traider.execution.portfolio import Portfolio
+from traider.execution.session import SessionConfig, TradingSession
+from traider.execution.store import OrderContext, TradingStore, quote_currency
+from traider.execution.telemetry import tracer
+from traider.risk import kill_switch
+from traider.risk.limits import RiskEngine
+from traider.risk.pretrade import PreTradeLimits, PreTradeRisk
+from traider.strategies.base import Bar, Strategy
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+    from traider.backtest.vectorised import BarCosts
+
+log = logging.getLogger(__name__)
+Mode = Literal["paper", "live"]
+
+
+class StrategyProvider(Protocol):
+    """Where the worker's strategy comes from: a fixed rule strategy, or the model under an MLflow alias."""
+
+    def current(self) -> tuple[Strategy, str | None]:
+        """Return the strategy to trade and its model version (None for a rule strategy)."""
+        ...
+
+    def poll(self) -> bool:
+        """Check for a new version; return True when `current()` changed."""
+        ...
+
+
+@dataclass
+class FixedStrategy:
+    """A strategy that never changes (rule strategies, tests)."""
+
+    strategy: Strategy
+
+    def current(self) -> tuple[Strategy, str | None]:
+        """Return the strategy; it has no model version."""
+        return self.strategy, None
+
+    def poll(self) -> bool:
+        """Return False: nothing ever changes."""
+        return False
+
+
+@dataclass(frozen=True)
+class WorkerConfig:
+    """What the worker trades, how, and how often it reports."""
+
+    venue: str
+    symbol: str
+    costs: BarCosts
+    timeframe: str = "1h"
+    mode: Mode = "paper"
+    initial_cash: float = 10_000.0
+    limits: PreTradeLimits = field(default_factory=lambda: PreTradeLimits.for_mode("paper"))
+    heartbeat_interval_s: float = 1.0
+    pace_s: float = 0.0  # wall seconds per replayed bar (0: as fast as possible)
+
+    @property
+    def bar_length_ns(self) -> int:
+        """Return the bar length in ns (a bar opening at t closes, and is traded, at t + length)."""
+        from traider.marketdata.simulator.bars import parse_timeframe
+
+        seconds = parse_timeframe(self.timeframe).seconds
+        if seconds is None:
+            raise ValueError(f"the worker needs a fixed-length timeframe, not {self.timeframe}")
+        return seconds * 10**9
+
+    @property
+    def component(self) -> str:
+        """Return the name the worker beats its heart under."""
+        return f"worker:{self.mode}:{self.venue}:{self.symbol}"
+
+
+@dataclass
+class WorkerSummary:
+    """What one run of the worker did."""
+
+    bars: int = 0
+    warmup_bars: int = 0
+    orders: int = 0
+    fills: int = 0
+    skipped_orders: int = 0
+    model_swaps: int = 0
+    equity: float = 0.0
+    refusals: list[str] = field(default_factory=list)
+
+
+class Persistence:
+    """The session listener that writes orders and fills through the store (exactly once)."""
+
+    def __init__(self, store: TradingStore, summary: WorkerSummary) -> None:
+        self.store, self.summary = store, summary
+        self.context = OrderContext(strategy="unknown")
+
+    def on_order(self, order: Order) -> bool:
+        """Store the order; send it only if it is new, or stored but never filled (a crash in between)."""
+        if self.store.record_order(order, self.context):
+            self.summary.orders += 1
+            return True
+        state = self.store.order_state(order.client_order_id)
+        if state is not None and state[0] == "new" and state[1] == 0.0:
+            return True
+        self.summary.skipped_orders += 1
+        return False
+
+    def on_fill(self, order: Order, fill: Fill | None) -> None:
+        """Store the fill and close the rest of the order (paper orders are immediate-or-cancel)."""
+        if fill is not None and self.store.record_fill(fill):
+            self.summary.fills += 1
+        if fill is None or fill.quantity < order.quantity:
+            self.store.cancel_unfilled(order.client_order_id, "immediate-or-cancel remainder")
+
+
+class Worker:
+    """One symbol's always-on trading loop over a stream of closed bars."""
+
+    def __init__(
+        self,
+        config: WorkerConfig,
+        engine: Engine,
+        provider: StrategyProvider,
+        *,
+        history: int = 2_000,
+    ) -> None:
+        self.config, self.engine, self.provider = config, engine, provider
+        self.store = TradingStore(engine, mode=config.mode, venue=config.venue, actor=config.component)
+        self.summary = WorkerSummary()
+        self.last_heartbeat = time.monotonic()
+        self._history: deque[Bar] = deque(maxlen=history)
+        self._last_beat_wall = 0.0
+
+    def status(self) -> dict[str, Any]:
+        """Return what the health endpoint reports."""
+        return {
+            "component": self.config.component,
+            "bars": self.summary.bars,
+            "orders": self.summary.orders,
+            "fills": self.summary.fills,
+            "last_heartbeat": self.last_heartbeat,
+        }
+
+    def run(self, bars: Iterable[Bar], stop: threading.Event | None = None) -> WorkerSummary:
+        """Trade every bar of `bars` (closed bars, oldest first) until they end or `stop` is set."""
+        config, store = self.config, self.store
+        quote = quote_currency(config.symbol)
+        if store.cash(quote) is None:
+            store.deposit(quote, config.initial_cash)
+        positions = store.positions()
+        held = positions[config.symbol].quantity if config.symbol in positions else 0.0
+        portfolio = Portfolio(cash=max(store.cash(quote) or 0.0, 1e-9), positions={config.symbol: held})
+        strategy, version = self.provider.current()
+        persistence = Persistence(store, self.summary)
+        persistence.context = OrderContext(strategy=strategy.name, model_version=version)
+        session = TradingSession(
+            SessionConfig(
+                config.symbol, config.costs, config.initial_cash, "close", None, f"{config.mode}-{config.venue}"
+            ),
+            strategy,
+            risk=RiskEngine(),
+            pretrade=PreTradeRisk(config.limits),
+            portfolio=portfolio,
+            listener=persistence,
+        )
+        saved = store.load_state(config.symbol)
+        if saved is not None:
+            session.traded_target = saved[1]
+        resume_after = saved[0] if saved is not None else None
+        span_tracer = tracer()
+        bar_length = config.bar_length_ns
+        for bar in bars:
+            if stop is not None and stop.is_set():
+                break
+            now = bar.ts + bar_length
+            self._history.append(bar)
+            if resume_after is not None and bar.ts <= resume_after:
+                session.trading = False
+                session.on_bar_close(now, bar)
+                self.summary.warmup_bars += 1
+                continue
+            session.trading = True
+            with span_tracer.start_as_current_span("bar") as span:
+                span.set_attribute("traider.symbol", config.symbol)
+                self._apply_kill_switch(session, bar, now)
+                if self.provider.poll():
+                    strategy, version = self._swap(session)
+                    persistence.context = OrderContext(strategy=strategy.name, model_version=version)
+                session.on_bar_close(now, bar)
+                self._finish_bar(session, bar, version)
+            if config.pace_s:
+                time.sleep(config.pace_s)
+        self.summary.refusals = list(session.refusals)
+        mark = self._history[-1].close if self._history else 0.0
+        self.summary.equity = portfolio.cash + portfolio.positions.get(config.symbol, 0.0) * mark
+        self._heartbeat({"state": "stopped"}, force=True)
+        return self.summary
+
+    def _apply_kill_switch(self, session: TradingSession, bar: Bar, now: int) -> None:
+        state = kill_switch.current(self.engine)
+        session.risk.halted = state.engaged
+        if session.pretrade is not None:
+            session.pretrade.limits = self.config.limits
+        held = session.portfolio.positions.get(self.config.symbol, 0.0)
+        if state.engaged and state.flatten and held != 0.0:
+            session.execute(0.0, bar.close, now, with_book=False)
+            session.traded_target = 0.0
+
+    def _swap(self, session: TradingSession) -> tuple[Strategy, str | None]:
+        strategy, version = self.provider.current()
+        stream = strategy.stream()
+        for old in list(self._history)[:-1]:  # warm the new model on what the worker has seen, bar by bar
+            stream.update(old)
+        session.stream = stream
+        self.summary.model_swaps += 1
+        log.info("switched to %s version %s", strategy.name, version)
+        return strategy, version
+
+    def _finish_bar(self, session: TradingSession, bar: Bar, version: str | None) -> None:
+        self.summary.bars += 1
+        portfolio = session.portfolio
+        held = portfolio.positions.get(self.config.symbol, 0.0)
+        equity = portfolio.cash + held * bar.close
+        with self.engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO trading.pnl_snapshots (mode, strategy, ts, equity, realised_pnl, unrealised_pnl, "
+                    "fees_paid, funding_pnl) VALUES (:mode, :strategy, :ts, :equity, :realised, 0, :fees, :funding) "
+                    "ON CONFLICT DO NOTHING"
+                ),
+                {
+                    "mode": self.config.mode,
+                    "strategy": self.config.component,
+                    "ts": _time(bar.ts),
+                    "equity": equity,
+                    "realised": equity - self.config.initial_cash,
+                    "fees": portfolio.fees_paid,
+                    "funding": portfolio.funding_received,
+                },
+            )
+        self.store.save_state(self.config.symbol, bar.ts, session.traded_target, version)
+        self._heartbeat(
+            {"last_bar": _time(bar.ts).isoformat(), "equity": equity, "position": held, "model_version": version}
+        )
+
+    def _heartbeat(self, details: dict[str, Any], *, force: bool = False) -> None:
+        self.last_heartbeat = time.monotonic()
+        if not force and self.last_heartbeat - self._last_beat_wall < self.config.heartbeat_interval_s:
+            return
+        self._last_beat_wall = self.last_heartbeat
+        import json
+
+        with self.engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO ops.heartbeats (component, ts, details) VALUES (:component, now(), "
+                    "CAST(:details AS jsonb)) ON CONFLICT DO NOTHING"
+                ),
+                {"component": self.config.component, "details": json.dumps(details, default=str)},
+            )
+
+
+def stored_bars(
+    engine: Engine, venue: str, symbol: str, timeframe: str, start: datetime | None = None, end: datetime | None = None
+) -> Iterator[Bar]:
+    """Yield the stored OHLCV bars of one market in time order (the paper worker's replay source)."""
+    clauses = ["venue = :venue", "symbol = :symbol", "timeframe = :timeframe"]
+    values: dict[str, Any] = {"venue": venue, "symbol": symbol, "timeframe": timeframe}
+    if start is not None:
+        clauses.append("ts >= :start")
+        values["start"] = start
+    if end is not None:
+        clauses.append("ts < :end")
+        values["end"] = end
+    query = f"SELECT ts, open, high, low, close, volume FROM market.ohlcv WHERE {' AND '.join(clauses)} ORDER BY ts"
+    with engine.connect() as connection:
+        rows = connection.execute(text(query), values).all()
+    for row in rows:
+        stamp = int(row.ts.timestamp() * 1_000_000) * 1_000
+        yield Bar(stamp, float(row.open), float(row.high), float(row.low), float(row.close), float(row.volume))
+
+
+def _time(nanoseconds: int) -> datetime:
+    return datetime.fromtimestamp(nanoseconds / 1e9, tz=UTC)

@@ -1,0 +1,203 @@
+from __future__ import annotations
+
+import threading
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+
+from traider.audit.chain import verify
+from traider.backtest.events import EventEngine, bar_events
+from traider.backtest.vectorised import BarCosts
+from traider.execution.health import HealthServer
+from traider.execution.worker import FixedStrategy, Persistence, Worker, WorkerConfig
+from traider.risk import kill_switch
+from traider.risk.pretrade import PreTradeLimits, PreTradeRisk
+from traider.strategies.base import BAR_COLUMNS, Bar, Strategy
+from traider.strategies.technical import EmaCrossover
+
+COSTS = BarCosts(fee_rate=0.001, slippage_bps=2.0)
+LIMITS = PreTradeLimits.for_mode("paper")
+
+
+@pytest.fixture(scope="module")
+def real_bars(shared_data: Path) -> pd.DataFrame:
+    frame = pd.read_feather(shared_data / "freqtrade" / "tests" / "testdata" / "UNITTEST_BTC-5m.feather")
+    return frame.set_index("date").iloc[:1500]
+
+
+def _bars(frame: pd.DataFrame) -> list[Bar]:
+    stamps = frame.index.as_unit("ns").asi8.tolist()
+    rows = frame[list(BAR_COLUMNS)].itertuples(index=False)
+    return [Bar(ts, *map(float, row)) for ts, row in zip(stamps, rows, strict=True)]
+
+
+def _config() -> WorkerConfig:
+    return WorkerConfig(venue="binance", symbol="BTC/USDT", costs=COSTS, timeframe="5m", limits=LIMITS,
+                        initial_cash=10_000.0)  # fmt: skip
+
+
+def _counts(engine: Engine) -> tuple[int, int, float]:
+    with engine.connect() as connection:
+        orders = connection.execute(text("SELECT count(*) FROM trading.orders")).scalar_one()
+        fills = connection.execute(text("SELECT count(*) FROM trading.fills")).scalar_one()
+        signed = connection.execute(
+            text("SELECT coalesce(sum(CASE side WHEN 'buy' THEN quantity ELSE -quantity END), 0) FROM trading.fills")
+        ).scalar_one()
+    return orders, fills, float(signed)
+
+
+def _position(engine: Engine) -> float:
+    with engine.connect() as connection:
+        value = connection.execute(text("SELECT quantity FROM trading.positions WHERE symbol = 'BTC/USDT'")).scalar()
+    return 0.0 if value is None else float(value)
+
+
+def test_the_worker_trades_like_the_event_backtest_and_stores_everything(
+    clean_tables: Engine, app_engine: Engine, real_bars: pd.DataFrame
+) -> None:
+    strategy = EmaCrossover(10, 40, allow_short=True)
+    summary = Worker(_config(), app_engine, FixedStrategy(strategy)).run(_bars(real_bars))
+    backtest = EventEngine(strategy, "BTC/USDT", COSTS, 10_000.0, "close", pretrade=PreTradeRisk(LIMITS))
+    expected = backtest.run(bar_events(real_bars))
+    assert summary.fills == len(expected.fills) > 10
+    assert summary.equity == pytest.approx(expected.equity[-1], rel=1e-9)
+    orders, fills, signed = _counts(clean_tables)
+    assert (orders, fills) == (summary.orders, summary.fills)
+    assert _position(clean_tables) == pytest.approx(signed, rel=1e-12, abs=1e-12)
+    assert signed == pytest.approx(expected.portfolio.position("BTC/USDT"), rel=1e-12, abs=1e-12)
+    with clean_tables.connect() as connection:
+        assert verify(connection).ok
+        snapshots = connection.execute(text("SELECT count(*) FROM trading.pnl_snapshots")).scalar_one()
+    assert snapshots == len(real_bars)
+
+
+def test_a_restart_resumes_after_the_last_bar_and_changes_nothing_already_done(
+    clean_tables: Engine, app_engine: Engine, real_bars: pd.DataFrame
+) -> None:
+    strategy = EmaCrossover(10, 40, allow_short=True)
+    bars = _bars(real_bars)
+    Worker(_config(), app_engine, FixedStrategy(strategy)).run(bars[:700])
+    second = Worker(_config(), app_engine, FixedStrategy(strategy)).run(bars)
+    assert second.warmup_bars == 700
+    after_restart = _counts(clean_tables)
+    again = Worker(_config(), app_engine, FixedStrategy(strategy)).run(bars)
+    assert (again.orders, again.fills) == (0, 0)
+    assert _counts(clean_tables) == after_restart
+    expected = EventEngine(strategy, "BTC/USDT", COSTS, 10_000.0, "close", pretrade=PreTradeRisk(LIMITS)).run(
+        bar_events(real_bars)
+    )
+    assert after_restart[1] == len(expected.fills)
+    assert after_restart[2] == pytest.approx(expected.portfolio.position("BTC/USDT"), rel=1e-12, abs=1e-12)
+
+
+def test_a_crash_between_storing_an_order_and_its_fill_loses_and_doubles_nothing(
+    clean_tables: Engine, app_engine: Engine, real_bars: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    strategy = EmaCrossover(10, 40, allow_short=True)
+    bars = _bars(real_bars)
+    original = Persistence.on_fill
+    calls = {"n": 0}
+
+    def crash_on_fifth(self: Persistence, order: object, fill: object) -> None:
+        calls["n"] += 1
+        if calls["n"] == 5:
+            raise SystemExit("killed")  # the order is stored, its fill is not
+        original(self, order, fill)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Persistence, "on_fill", crash_on_fifth)
+    with pytest.raises(SystemExit):
+        Worker(_config(), app_engine, FixedStrategy(strategy)).run(bars)
+    monkeypatch.setattr(Persistence, "on_fill", original)
+    orders, fills, _ = _counts(clean_tables)
+    assert orders == fills + 1  # the crash left one order without its fill
+    Worker(_config(), app_engine, FixedStrategy(strategy)).run(bars)
+    orders, fills, signed = _counts(clean_tables)
+    expected = EventEngine(strategy, "BTC/USDT", COSTS, 10_000.0, "close", pretrade=PreTradeRisk(LIMITS)).run(
+        bar_events(real_bars)
+    )
+    assert fills == len(expected.fills) == orders
+    assert signed == pytest.approx(expected.portfolio.position("BTC/USDT"), rel=1e-12, abs=1e-12)
+    assert _position(clean_tables) == pytest.approx(signed, rel=1e-12, abs=1e-12)
+
+
+def test_the_kill_switch_flattens_and_stops_new_exposure(
+    clean_tables: Engine, app_engine: Engine, real_bars: pd.DataFrame
+) -> None:
+    strategy = EmaCrossover(10, 40, allow_short=True)
+    bars = _bars(real_bars)
+    worker = Worker(_config(), app_engine, FixedStrategy(strategy))
+    worker.run(bars[:600])
+    assert _position(clean_tables) != 0.0
+    kill_switch.engage(app_engine, actor="operator", reason="drill", flatten=True)
+    before = _counts(clean_tables)[1]
+    Worker(_config(), app_engine, FixedStrategy(strategy)).run(bars)
+    assert _position(clean_tables) == pytest.approx(0.0, rel=1e-12, abs=1e-12)
+    assert _counts(clean_tables)[1] == before + 1  # the flattening fill, nothing after it
+
+
+@dataclass
+class _SwitchingProvider:
+    """Switches from one strategy to another after `after` polls (a stand-in for an alias move in MLflow)."""
+
+    first: Strategy
+    second: Strategy
+    after: int
+    polls: int = 0
+
+    def current(self) -> tuple[Strategy, str | None]:
+        return (self.first, "1") if self.polls <= self.after else (self.second, "2")
+
+    def poll(self) -> bool:
+        self.polls += 1
+        return self.polls == self.after + 1
+
+
+def test_an_alias_move_swaps_the_strategy_between_bars_and_orders_carry_the_version(
+    clean_tables: Engine, app_engine: Engine, real_bars: pd.DataFrame
+) -> None:
+    provider = _SwitchingProvider(EmaCrossover(10, 40), EmaCrossover(5, 20, allow_short=True), after=500)
+    summary = Worker(_config(), app_engine, provider).run(_bars(real_bars))
+    assert summary.model_swaps == 1
+    with clean_tables.connect() as connection:
+        versions = (
+            connection.execute(text("SELECT DISTINCT model_version FROM trading.orders ORDER BY model_version"))
+            .scalars()
+            .all()
+        )
+        shorts = connection.execute(text("SELECT count(*) FROM trading.positions WHERE quantity < 0")).scalar_one()
+    assert versions == ["1", "2"]
+    assert summary.bars == len(real_bars)
+    assert shorts >= 0
+
+
+def test_health_endpoint_is_200_while_heartbeats_are_fresh_and_503_after() -> None:
+    clock = {"beat": 0.0}
+    server = HealthServer(lambda: {"last_heartbeat": clock["beat"], "bars": 3}, stale_after_s=5.0).start()
+    try:
+        import time
+
+        clock["beat"] = time.monotonic()
+        with urllib.request.urlopen(f"http://127.0.0.1:{server.port}/health", timeout=5) as response:
+            assert response.status == 200
+            assert b'"healthy": true' in response.read()
+        clock["beat"] = time.monotonic() - 10.0
+        with pytest.raises(urllib.error.HTTPError) as error:
+            urllib.request.urlopen(f"http://127.0.0.1:{server.port}/health", timeout=5)
+        assert error.value.code == 503
+    finally:
+        server.stop()
+
+
+def test_stop_event_ends_the_loop(clean_tables: Engine, app_engine: Engine, real_bars: pd.DataFrame) -> None:
+    stop = threading.Event()
+    stop.set()
+    summary = Worker(_config(), app_engine, FixedStrategy(EmaCrossover(10, 40))).run(_bars(real_bars), stop)
+    assert summary.bars == 0
+    assert np.isfinite(summary.equity)
