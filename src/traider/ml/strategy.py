@@ -12,7 +12,9 @@ from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
-from traider.strategies.base import Strategy
+from traider.strategies.base import HistoryStream, SignalStream, Strategy
+
+HISTORY_WINDOW = 2_000  # bars the worker keeps per model: an EMA(50) forgets its start within ~1e-35 by then
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -32,8 +34,17 @@ class ModelStrategy(Strategy):
         self.threshold, self.allow_short = threshold, allow_short
 
     def indicators(self, bars: pd.DataFrame) -> pd.DataFrame:
-        """Add `score`: the model's score of each row whose features are all known (NaN elsewhere)."""
+        """Add `score`: the model's score of each row whose features are all known (NaN elsewhere).
+
+        Bar features the frame lacks are computed from its OHLCV with `traider.features.online` (the online
+        twin of the dbt models), which is how the worker gets them from the bars it has seen.
+        """
+        from traider.features.online import BAR_FEATURES, bar_features
+
         missing = [name for name in self.features if name not in bars.columns]
+        if missing and set(missing) <= set(BAR_FEATURES):
+            bars = bars.join(bar_features(bars)[missing])
+            missing = []
         if missing:
             raise ValueError(f"the bars lack the model's feature column(s) {', '.join(missing)}")
         values = bars[self.features].to_numpy(dtype=np.float64)
@@ -52,3 +63,7 @@ class ModelStrategy(Strategy):
         import pandas as pd
 
         return pd.Series(np.nan_to_num(target), index=frame.index, dtype="float64")
+
+    def stream(self) -> SignalStream:
+        """Return the bar-by-bar form: features recomputed over the last `HISTORY_WINDOW` bars, then scored."""
+        return HistoryStream(self, window=HISTORY_WINDOW)

@@ -53,11 +53,17 @@ class SignalStream(Protocol):
 
 
 class HistoryStream:
-    """The default `SignalStream`: keeps every bar and asks `on_bar` about the whole history each time."""
+    """The default `SignalStream`: keeps the bars and asks `on_bar` about the whole history each time.
 
-    def __init__(self, strategy: Strategy) -> None:
+    With `window`, only the last `window` bars are kept: exact for indicators that look back less than that
+    (and, for EMAs, to within their decay over the window), and bounded in time and memory for the worker.
+    """
+
+    def __init__(self, strategy: Strategy, window: int | None = None) -> None:
+        from collections import deque
+
         self._strategy = strategy
-        self._rows: list[dict[str, float]] = []
+        self._rows: deque[dict[str, float]] = deque(maxlen=window)
 
     def update(self, bar: Bar) -> float:
         """Append `bar` and return the strategy's target for it."""
