@@ -12,7 +12,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import URL
 
+from traider.db.migrate import head_revision
 from traider.db.url import libpq_dsn
+
+HEAD = head_revision()
 
 NewDatabase = Callable[..., AbstractContextManager[URL]]
 
@@ -64,13 +67,13 @@ def test_db_migrate_twice_then_status(new_database: NewDatabase) -> None:
         env = {"TRAIDER_DATABASE_URL": libpq_dsn(url)}
         first = traider("db", "migrate", env=env)
         assert first.returncode == 0, first.stderr
-        assert "from revision none to 0005" in first.stdout
+        assert f"from revision none to {HEAD}" in first.stdout
         second = traider("db", "migrate", env=env)
         assert second.returncode == 0, second.stderr
-        assert "already at revision 0005" in second.stdout
+        assert f"already at revision {HEAD}" in second.stdout
         status = traider("db", "status", env=env)
         assert status.returncode == 0, status.stderr
-        assert "Revision:  0005 (up to date)" in status.stdout
+        assert f"Revision:  {HEAD} (up to date)" in status.stdout
         assert "TimescaleDB active: no" in status.stdout
         assert "market.ohlcv" in status.stdout
         up = traider("db", "up", env=env)
@@ -105,7 +108,7 @@ def test_demo_path_on_embedded_server(tmp_path: Path) -> None:
         status = traider("db", "status", env=env)
         assert status.returncode == 0, status.stderr
         assert "Server:    PostgreSQL 16" in status.stdout
-        assert "Revision:  0005 (up to date)" in status.stdout
+        assert f"Revision:  {HEAD} (up to date)" in status.stdout
     finally:
         down = traider("db", "down", env=env)
     assert "stopped" in down.stdout

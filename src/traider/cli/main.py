@@ -6,10 +6,12 @@ import logging
 
 import typer
 
-from traider.cli import audit, config, db
+from traider.cli import audit, config, db, kill_switch, mlflow_server, model
 from traider.cli.backtest import backtest
 from traider.cli.context import error_console
 from traider.cli.ingest import ingest
+from traider.cli.train import train
+from traider.cli.worker import worker
 from traider.errors import TraiderError
 
 app = typer.Typer(
@@ -21,8 +23,13 @@ app = typer.Typer(
 app.add_typer(db.app, name="db")
 app.add_typer(audit.app, name="audit")
 app.add_typer(config.app, name="config")
+app.add_typer(model.app, name="model")
+app.add_typer(mlflow_server.app, name="mlflow")
+app.add_typer(kill_switch.app, name="kill-switch")
 app.command(name="ingest")(ingest)
 app.command(name="backtest")(backtest)
+app.command(name="train")(train)
+app.command(name="worker")(worker)
 
 
 def main() -> None:

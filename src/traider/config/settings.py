@@ -51,11 +51,42 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         default="INFO", description="Log level of the command line and services."
     )
+    mlflow_tracking_uri: str | None = Field(
+        default=None,
+        description=(
+            "URL of the MLflow tracking server and model registry. Unset: the local server that "
+            "`traider mlflow up` starts, http://127.0.0.1:$TRAIDER_MLFLOW_PORT."
+        ),
+    )
+    mlflow_port: int = Field(
+        default=5000, ge=1, le=65535, description="Port of the local MLflow server (bound to 127.0.0.1 only)."
+    )
+    mlflow_database: str = Field(
+        default="mlflow",
+        pattern=r"^[a-z_][a-z0-9_]{0,50}$",
+        description=(
+            "Database of MLflow's backend store on TRAIDER's PostgreSQL server (created when missing); "
+            "its basic-auth users live in `<name>_auth`."
+        ),
+    )
+    mlflow_auth: bool = Field(
+        default=True,
+        description=(
+            "Run the local MLflow server with basic-auth: no anonymous access, the admin is "
+            "MLFLOW_TRACKING_USERNAME with the password MLFLOW_TRACKING_PASSWORD from the environment."
+        ),
+    )
+    mlflow_workers: int = Field(default=2, ge=1, le=32, description="Worker processes of the local MLflow server.")
 
     @property
     def embedded_pgdata(self) -> Path:
         """Return the data directory of the embedded PostgreSQL server."""
         return self.home / "pg"
+
+    @property
+    def mlflow_uri(self) -> str:
+        """Return the MLflow tracking (and registry) URI: the configured one or the local server's."""
+        return self.mlflow_tracking_uri or f"http://127.0.0.1:{self.mlflow_port}"
 
     @property
     def uses_embedded_database(self) -> bool:

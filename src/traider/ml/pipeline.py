@@ -32,10 +32,13 @@ def train_and_register(
 
         raise ConfigurationError(f"no model spec {name!r} in {specs_directory}; known: {', '.join(specs)}")
     spec = specs[name]
-    frame = load_training_frame(spec, application_engine(get_settings()))
+    settings = get_settings()
+    frame = load_training_frame(spec, application_engine(settings))
     outcome = train_spec(spec, frame, members=specs, step=step)
     outcome.metadata["members"] = specs
-    registered = log_and_register(outcome, tracking_uri=tracking_uri, dbt_invocation_id=dbt_invocation_id)
+    registered = log_and_register(
+        outcome, tracking_uri=tracking_uri or settings.mlflow_uri, dbt_invocation_id=dbt_invocation_id
+    )
     performance = outcome.oos_performance
     return {
         "spec": name,

@@ -48,6 +48,10 @@ class MlflowModelProvider:
     def _client(self) -> Any:
         from mlflow import MlflowClient
 
+        from traider.config import get_settings
+
+        if self.tracking_uri is None:
+            self.tracking_uri = get_settings().mlflow_uri
         return MlflowClient(tracking_uri=self.tracking_uri, registry_uri=self.tracking_uri)
 
     def _alias_version(self) -> str:
