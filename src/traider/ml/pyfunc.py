@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from mlflow.pyfunc.model import PythonModel
 
 from traider.ml.families import FAMILIES
@@ -45,7 +46,7 @@ class ScoringModel(PythonModel):
         """Load the family from the `model` artifact directory."""
         self.model, self.description = load_model(Path(context.artifacts["model"]))
 
-    def predict(self, context: Any, model_input: Any, params: dict[str, Any] | None = None) -> Any:
+    def predict(self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None) -> Any:
         """Return one score per row of `model_input` (a DataFrame with the feature columns)."""
         features = self.description["features"]
         return self.model.score(np.asarray(model_input[features], dtype=np.float64))
