@@ -1,8 +1,8 @@
 """Benchmark `training`: wall time and peak memory of training each model spec on the shared data.
 
-Data: the shared BTC/USDT 5m candles (freqtrade orderflow test data, 10,999 bars, 38 days), with the bar
-features computed by `traider.features.online` (the online twin of the dbt models) and the labels the
-training set carries (forward log return and its sign over the spec's horizon). Each spec in `models/`
+Data: the shared BTC/USDT 5m candles (freqtrade orderflow test data, 10,999 bars, 38 days) resampled to the
+specs' 1h bars, with the bar features computed by `traider.features.online` (the online twin of the dbt
+models) and the labels the training set carries (forward log return and its sign over the horizon). Each spec in `models/`
 is trained by `traider.ml.training.train_spec` — purged walk-forward CV, the search space in every fold,
 a fee- and slippage-aware backtest of every test window, the final fit and the look-ahead check — in a
 fresh process, so its peak resident memory is its own. MLflow logging is not included.
@@ -34,13 +34,14 @@ def training_frame(horizons: tuple[int, ...] = (1, 4, 12, 24)) -> Any:
     import numpy as np
     import pandas as pd
 
-    from traider.features.online import bar_features
+    from traider.features.online import bar_features, resample_bars
     from traider.marketdata.files.dispatch import open_file_source
     from traider.marketdata.records import Stream
 
     root = Path(os.environ.get("TRAIDER_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
     source = open_file_source(root / CANDLES, venue="binance", symbol="BTC/USDT", timeframe="5m", stream=Stream.OHLCV)
-    bars = pd.concat([batch.frame for batch in source.read(Stream.OHLCV)]).set_index("ts").sort_index()
+    five_minute = pd.concat([batch.frame for batch in source.read(Stream.OHLCV)])
+    bars = resample_bars(five_minute, "1h").set_index("ts").sort_index()
     bars = bars[["open", "high", "low", "close", "volume"]].astype("float64")
     frame = bars.join(bar_features(bars))
     close = frame["close"]
@@ -132,7 +133,7 @@ def run() -> BenchmarkResult:
         details={
             "specs": per_spec,
             "data": str(CANDLES),
-            "bars": 10_999,
+            "bars": "10,999 5m bars resampled to 1h",
             "excluded": "MLflow logging and registration (network and disk I/O)",
         },
     )

@@ -2,15 +2,22 @@
 ### Build features
 
 Scheduled on the `market_quality_passed` asset: it runs only after the data-quality gate passed,
-so features are built from checked data alone. For now it records how much checked data is ready
-per table; the dbt build (staging → intermediate → marts) replaces this task with the feature issue.
+so features are built from checked data alone (the staging views also keep only rows inside windows
+the gate passed). One task runs `dbt build` of the project in `dbt/`: staging views → intermediate
+models → the marts `features.features` and `features.training_set`, each model followed by its unit
+and data tests; a failing test fails the task. Incremental models recompute only from the earliest
+newly checked window on. dbt's documentation site goes to `$TRAIDER_HOME/dbt_docs/static_index.html`.
+Trigger with `{"full_refresh": true}` to rebuild everything. A successful build updates the
+`features_built` asset, on which the train DAG runs. See ADR-0007.
 """
 
 from __future__ import annotations
 
-from airflow.sdk import dag, task
+from typing import Any
 
-from traider.orchestration.assets import QUALITY_PASSED
+from airflow.sdk import Param, dag, task
+
+from traider.orchestration.assets import FEATURES_BUILT, QUALITY_PASSED
 from traider.orchestration.defaults import DEFAULT_ARGS, START_DATE
 
 
@@ -20,18 +27,22 @@ from traider.orchestration.defaults import DEFAULT_ARGS, START_DATE
     catchup=False,
     max_active_runs=1,
     default_args=DEFAULT_ARGS,
-    tags=["features"],
+    params={
+        "full_refresh": Param(False, type="boolean", description="Rebuild every incremental model from scratch"),
+    },
+    tags=["features", "dbt"],
     doc_md=__doc__,
 )
 def build_features() -> None:
-    @task
-    def checked_rows() -> dict[str, int]:
-        """Count the rows per market table that the feature build will read."""
-        from traider.orchestration.windows import market_row_counts
+    @task(outlets=[FEATURES_BUILT])
+    def dbt_build(**context: Any) -> dict[str, Any]:
+        """Run `dbt build` of the feature project and its docs; fail when a model or a test fails."""
+        from traider.features.dbt_runner import build_features as run_build
 
-        return market_row_counts()
+        params = context.get("params") or {}
+        return run_build(full_refresh=bool(params.get("full_refresh")), generate_docs=True).as_dict()
 
-    checked_rows()
+    dbt_build()
 
 
 build_features()

@@ -108,6 +108,10 @@ def validate(stream: Stream, frame: pd.DataFrame, *, source: str, spike_factor: 
     valid = typed[~bad].sort_values("ts", kind="stable").reset_index(drop=True)
     if stream is Stream.BOOK_DELTAS or stream is Stream.BOOK_SNAPSHOTS:
         valid["sequence"] = valid["sequence"].astype("int64")
+    for column in OPTIONAL_COLUMNS.get(stream, ()):
+        if column in NUMERIC_COLUMNS.get(stream, ()) and column in valid.columns:
+            # an absent optional number is NULL, not NaN (the tables reject NaN by their CHECK constraints)
+            valid[column] = valid[column].astype(object).where(valid[column].notna(), None)
     return Validated(valid=valid, rejections=rejections)
 
 

@@ -33,7 +33,8 @@ STATEMENTS = (
         evidence jsonb NOT NULL DEFAULT '{}'::jsonb,
         run_id text,
         actor text NOT NULL CONSTRAINT model_decisions_actor_given CHECK (actor <> ''),
-        audit_seq bigint NOT NULL REFERENCES audit.events (seq),
+        audit_seq bigint NOT NULL,  -- the audit event recording it; no foreign key, so audit.events keeps
+                                    -- rejecting TRUNCATE by its own trigger
         decided_at timestamptz NOT NULL DEFAULT now(),
         CONSTRAINT model_decisions_alias_follows_decision CHECK (
             alias IS NOT DISTINCT FROM CASE decision WHEN 'promote' THEN 'production' WHEN 'challenger' THEN 'challenger' END

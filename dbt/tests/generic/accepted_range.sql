@@ -1,0 +1,10 @@
+{#- Fails on every non-NULL value outside [min_value, max_value] (either bound optional), NaN included. -#}
+{% test accepted_range(model, column_name, min_value=none, max_value=none) %}
+    select {{ column_name }} from {{ model }}
+    where {{ column_name }} is not null
+      and (
+        cast({{ column_name }} as double precision) = 'NaN'
+        {%- if min_value is not none %} or {{ column_name }} < {{ min_value }}{% endif %}
+        {%- if max_value is not none %} or {{ column_name }} > {{ max_value }}{% endif %}
+      )
+{% endtest %}
