@@ -40,7 +40,9 @@ def build_features() -> None:
         from traider.features.dbt_runner import build_features as run_build
 
         params = context.get("params") or {}
-        return run_build(full_refresh=bool(params.get("full_refresh")), generate_docs=True).as_dict()
+        result = run_build(full_refresh=bool(params.get("full_refresh")), generate_docs=True).as_dict()
+        context["outlet_events"][FEATURES_BUILT].extra = {"dbt_invocation_id": result["invocation_id"]}
+        return result
 
     dbt_build()
 

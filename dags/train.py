@@ -30,30 +30,40 @@ from traider.orchestration.defaults import DEFAULT_ARGS, START_DATE
 )
 def train() -> None:
     @task
-    def specs(params: dict[str, Any] | None = None) -> list[str]:
+    def specs(**context: Any) -> list[str]:
         """List the specs to train (ensembles last: they reuse their members' definitions)."""
         from traider.ml.spec import load_specs
 
-        chosen = list((params or {}).get("specs") or [])
+        chosen = list((context.get("params") or {}).get("specs") or [])
         known = list(load_specs())
         unknown = [name for name in chosen if name not in known]
         if unknown:
             raise ValueError(f"unknown spec(s) {', '.join(unknown)}; known: {', '.join(known)}")
         return chosen or known
 
+    @task
+    def dbt_invocation(**context: Any) -> str | None:
+        """Return the id of the dbt build that triggered this run (None for a manual run)."""
+        for events in (context.get("triggering_asset_events") or {}).values():
+            for event in reversed(list(events)):
+                invocation = (getattr(event, "extra", None) or {}).get("dbt_invocation_id")
+                if invocation:
+                    return str(invocation)
+        return None
+
     @task(map_index_template="{{ spec }}")
-    def fit(spec: str) -> dict[str, Any]:
+    def fit(spec: str, invocation: str | None) -> dict[str, Any]:
         """Train one spec and register its model version."""
         from traider.ml.pipeline import train_and_register
 
-        return train_and_register(spec)
+        return train_and_register(spec, dbt_invocation_id=invocation)
 
     @task(outlets=[MODELS_TRAINED])
     def registered(versions: list[dict[str, Any]]) -> list[str]:
         """Announce the new versions to the gate."""
         return [f"{version['spec']} v{version['version']}" for version in versions]
 
-    registered(fit.expand(spec=specs()))
+    registered(fit.partial(invocation=dbt_invocation()).expand(spec=specs()))
 
 
 train()

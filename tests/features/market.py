@@ -19,10 +19,8 @@ from pathlib import Path
 import pandas as pd
 from sqlalchemy import Engine
 
-from traider.db.bulk import write_rows
 from traider.marketdata.files import open_file_source
 from traider.marketdata.loader import load_batches
-from traider.marketdata.records import Stream
 from traider.marketdata.source import Batch
 from traider.quality.gate import QualityGateFailed, check_table
 
@@ -77,11 +75,6 @@ def load_file(engine: Engine, shared_data: Path, relative: Path, *, since: datet
     """Load a shared file (rows with ts in [since, until)) with the project's loader; return the rows loaded."""
     source = open_file_source(shared_data / relative, venue=VENUE, **hints)
     (stream,) = source.streams
-    if stream is Stream.FUNDING_RATES:
-        # the loader writes the file's missing index price as NaN, which the table's CHECK rejects
-        # (a known loader issue): write the validated rows without that column
-        frame = _between(read_rows(shared_data, relative, **hints), since, until).drop(columns=["index_price"])
-        return write_rows(engine, stream.table, frame).inserted
     batches = (batch for batch in source.read() if len(batch.frame))
     chosen = (Batch(stream, _between(batch.frame, since, until), (), batch.source) for batch in batches)
     result = load_batches(engine, stream, chosen)
