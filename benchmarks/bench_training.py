@@ -2,8 +2,8 @@
 
 Data: the shared BTC/USDT 5m candles (freqtrade orderflow test data, 10,999 bars, 38 days) resampled to the
 specs' 1h bars, with the bar features computed by `traider.features.online` (the online twin of the dbt
-models) and the labels the training set carries (forward log return and its sign over the horizon). Each spec in `models/`
-is trained by `traider.ml.training.train_spec` — purged walk-forward CV, the search space in every fold,
+models) and the labels the training set carries (`traider.features.online.forward_labels`). Each spec in
+`models/` is trained by `traider.ml.training.train_spec` — purged walk-forward CV, the search space in every fold,
 a fee- and slippage-aware backtest of every test window, the final fit and the look-ahead check — in a
 fresh process, so its peak resident memory is its own. MLflow logging is not included.
 
@@ -31,10 +31,9 @@ TARGET_TOTAL_SECONDS = 300.0
 
 def training_frame(horizons: tuple[int, ...] = (1, 4, 12, 24)) -> Any:
     """Return the shared candles with online bar features and forward-return labels, indexed by bar time."""
-    import numpy as np
     import pandas as pd
 
-    from traider.features.online import bar_features, resample_bars
+    from traider.features.online import bar_features, forward_labels, resample_bars
     from traider.marketdata.files.dispatch import open_file_source
     from traider.marketdata.records import Stream
 
@@ -43,13 +42,7 @@ def training_frame(horizons: tuple[int, ...] = (1, 4, 12, 24)) -> Any:
     five_minute = pd.concat([batch.frame for batch in source.read(Stream.OHLCV)])
     bars = resample_bars(five_minute, "1h").set_index("ts").sort_index()
     bars = bars[["open", "high", "low", "close", "volume"]].astype("float64")
-    frame = bars.join(bar_features(bars))
-    close = frame["close"]
-    for horizon in horizons:
-        forward = np.log(close.shift(-horizon) / close)
-        frame[f"fwd_return_{horizon}"] = forward
-        frame[f"fwd_sign_{horizon}"] = np.sign(forward)
-        frame[f"label_end_{horizon}"] = pd.Series(frame.index, index=frame.index).shift(-horizon)
+    frame = bars.join(bar_features(bars)).join(forward_labels(bars, "1h", horizons))
     return frame
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy.engine import URL
+from sqlalchemy import text
+from sqlalchemy.engine import URL, Engine
 
 from tests.dags.airflow_env import AirflowEnvironment, airflow_environment
 from traider.marketdata.emulator.server import ExchangeEmulator
@@ -34,3 +35,12 @@ def emulator() -> Iterator[ExchangeEmulator]:
 def emulator_root(emulator: ExchangeEmulator) -> str:
     """Return the emulator's root URL (venue prefixes are appended by the ccxt source)."""
     return emulator.base_url("coinbase").rsplit("/", 1)[0]
+
+
+@pytest.fixture
+def dbt_schemas_dropped_afterwards(admin_engine: Engine) -> Iterator[None]:
+    """Leave the session database as the other tests expect it: without the feature schemas dbt built."""
+    yield
+    with admin_engine.begin() as connection:
+        for schema in ("features", "intermediate", "staging"):
+            connection.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -10,17 +9,6 @@ from sqlalchemy import Engine, text
 
 from tests.dags.airflow_env import AirflowEnvironment
 from tests.features.market import UNITTEST_5M, UNITTEST_WINDOW, gate, load_file, read_rows
-
-SCHEMAS = ("features", "intermediate", "staging")
-
-
-@pytest.fixture
-def dbt_schemas_dropped_afterwards(admin_engine: Engine) -> Iterator[None]:
-    """Leave the session database as the other tests expect it: without the feature schemas."""
-    yield
-    with admin_engine.begin() as connection:
-        for schema in SCHEMAS:
-            connection.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
 
 
 @pytest.mark.usefixtures("clean_tables", "dbt_schemas_dropped_afterwards")

@@ -3,7 +3,6 @@ families and the regressor) → MLflow registry → gate, with every decision an
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,16 +15,6 @@ from traider.ml.spec import load_specs
 
 CANDLES = Path("freqtrade/tests/testdata/orderflow/candles.json")  # BTC/USDT 5m, 2023-01-02 → 2023-02-09
 FIRST_DAY, DAYS = utc(2023, 1, 2), 39
-SCHEMAS = ("features", "intermediate", "staging")
-
-
-@pytest.fixture
-def dbt_schemas_dropped_afterwards(admin_engine: Engine) -> Iterator[None]:
-    """Leave the session database as the other tests expect it: without the feature schemas."""
-    yield
-    with admin_engine.begin() as connection:
-        for schema in SCHEMAS:
-            connection.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
 
 
 @pytest.mark.usefixtures("clean_tables", "dbt_schemas_dropped_afterwards")

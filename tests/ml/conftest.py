@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from traider.features.online import forward_labels
 from traider.strategies.indicators import ema, rsi
 
 FEATURES = ["log_return", "log_return_lag_1", "log_return_lag_2", "rsi_14", "close_over_ema_12", "realised_vol_24"]
@@ -24,12 +25,8 @@ def training_frame(bars: pd.DataFrame) -> pd.DataFrame:
         close_over_ema_12=close / ema(close, 12),
         realised_vol_24=log_return.rolling(24).std(),
     )
-    for horizon in HORIZONS:
-        forward = np.log(close.shift(-horizon) / close)
-        frame[f"fwd_return_{horizon}"] = forward
-        frame[f"fwd_sign_{horizon}"] = np.sign(forward)
-        frame[f"label_end_{horizon}"] = pd.Series(bars.index, index=bars.index).shift(-horizon)
-    return frame
+    step = bars.index[1] - bars.index[0]
+    return frame.join(forward_labels(bars, f"{int(step.total_seconds() // 60)}m", HORIZONS))
 
 
 @pytest.fixture(scope="session")

@@ -295,3 +295,26 @@ def _ordered_sum(values: list[float]) -> float:
 def basis(derivative_close: float, spot_close: float) -> float:
     """Return the basis of a derivative (symbol BASE/QUOTE:SETTLE) over its spot BASE/QUOTE: close / spot - 1."""
     return derivative_close / spot_close - 1
+
+
+def forward_labels(bars: pd.DataFrame, timeframe: str, horizons: tuple[int, ...]) -> pd.DataFrame:
+    """Return the training-set labels of one series (training_set), indexed like `bars` (indexed by open time).
+
+    For each horizon h: fwd_return_h = ln(close[t + h] / close[t]) with t + h the bar exactly h timeframes
+    later, fwd_sign_h its sign, and label_end_h that bar's open time; all NaN / NaT while that bar is not there.
+    """
+    import numpy as np
+    import pandas as pd
+
+    step = pd.Timedelta(seconds=timeframe_seconds(timeframe))
+    close = bars["close"].astype("float64")
+    opens = pd.DatetimeIndex(bars.index)
+    labels: dict[str, pd.Series] = {}
+    for horizon in horizons:
+        ahead_time = opens + pd.Timedelta(horizon * step)
+        ahead = close.reindex(ahead_time).to_numpy()
+        forward = pd.Series(np.log(ahead / close.to_numpy()), index=bars.index)
+        labels[f"fwd_return_{horizon}"] = forward
+        labels[f"fwd_sign_{horizon}"] = pd.Series(np.sign(forward.to_numpy()), index=bars.index)
+        labels[f"label_end_{horizon}"] = pd.Series(ahead_time, index=bars.index).where(forward.notna())
+    return pd.DataFrame(labels, index=bars.index)
