@@ -39,8 +39,9 @@ def _bars(frame: pd.DataFrame) -> list[Bar]:
 
 
 def _config() -> WorkerConfig:
-    return WorkerConfig(venue="binance", symbol="BTC/USDT", costs=COSTS, timeframe="5m", limits=LIMITS,
-                        initial_cash=10_000.0)  # fmt: skip
+    return WorkerConfig(
+        venue="binance", symbol="BTC/USDT", costs=COSTS, timeframe="5m", limits=LIMITS, initial_cash=10_000.0
+    )
 
 
 def _counts(engine: Engine) -> tuple[int, int, float]:
@@ -201,3 +202,41 @@ def test_stop_event_ends_the_loop(clean_tables: Engine, app_engine: Engine, real
     summary = Worker(_config(), app_engine, FixedStrategy(EmaCrossover(10, 40))).run(_bars(real_bars), stop)
     assert summary.bars == 0
     assert np.isfinite(summary.equity)
+
+
+def test_capped_orders_and_a_drawdown_breach_raise_alerts(clean_tables: Engine, app_engine: Engine) -> None:
+    class _AlwaysLong(Strategy):
+        name = "always_long"
+
+        def indicators(self, bars: pd.DataFrame) -> pd.DataFrame:
+            return bars
+
+        def target_position(self, frame: pd.DataFrame) -> pd.Series:
+            return pd.Series(1.0, index=frame.index)
+
+    index = pd.date_range("2024-01-01", periods=4, freq="5min", tz="UTC")
+    crash = pd.DataFrame(
+        {
+            "open": [100.0, 100.0, 100.0, 10.0],
+            "high": 100.0,
+            "low": 10.0,
+            "close": [100.0, 100.0, 10.0, 10.0],
+            "volume": 1.0,
+        },
+        index=index,
+    )
+    config = WorkerConfig(
+        venue="binance",
+        symbol="BTC/USDT",
+        costs=COSTS,
+        timeframe="5m",
+        limits=LIMITS,
+        initial_cash=10_000.0,
+        drawdown_alert=0.05,
+    )
+    summary = Worker(config, app_engine, FixedStrategy(_AlwaysLong())).run(_bars(crash))
+    with clean_tables.connect() as connection:
+        alerts = connection.execute(text("SELECT severity, message FROM ops.alerts ORDER BY id")).all()
+    assert summary.alerts == len(alerts) == 2
+    assert alerts[0].severity == "warning" and "capped at 2,000.00" in alerts[0].message
+    assert alerts[1].severity == "critical" and "drawdown" in alerts[1].message

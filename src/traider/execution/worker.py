@@ -88,6 +88,7 @@ class WorkerConfig:
     limits: PreTradeLimits = field(default_factory=lambda: PreTradeLimits.for_mode("paper"))
     heartbeat_interval_s: float = 1.0
     pace_s: float = 0.0  # wall seconds per replayed bar (0: as fast as possible)
+    drawdown_alert: float = 0.05  # alert (critical) when equity falls this far below its peak
 
     @property
     def bar_length_ns(self) -> int:
@@ -117,6 +118,7 @@ class WorkerSummary:
     model_swaps: int = 0
     equity: float = 0.0
     refusals: list[str] = field(default_factory=list)
+    alerts: int = 0
 
 
 class Persistence:
@@ -162,6 +164,9 @@ class Worker:
         self.last_heartbeat = time.monotonic()
         self._history: deque[Bar] = deque(maxlen=history)
         self._last_beat_wall = 0.0
+        self._peak_equity = config.initial_cash
+        self._in_drawdown = False
+        self._refusals_seen = 0
 
     def status(self) -> dict[str, Any]:
         """Return what the health endpoint reports."""
@@ -270,10 +275,47 @@ class Worker:
                     "funding": portfolio.funding_received,
                 },
             )
+        self._alert_on(session, bar, equity)
         self.store.save_state(self.config.symbol, bar.ts, session.traded_target, version)
         self._heartbeat(
             {"last_bar": _time(bar.ts).isoformat(), "equity": equity, "position": held, "model_version": version}
         )
+
+    def _alert_on(self, session: TradingSession, bar: Bar, equity: float) -> None:
+        """Raise an alert for orders the risk checks cut or refused on this bar, and for a drawdown breach."""
+        from traider.alerts.dispatch import raise_alert
+        from traider.alerts.model import Alert
+
+        component, when = self.config.component, _time(bar.ts).isoformat()
+        new = session.refusals[self._refusals_seen :]
+        self._refusals_seen = len(session.refusals)
+        if new:
+            raise_alert(
+                self.engine,
+                Alert(
+                    "warning",
+                    component,
+                    f"risk checks cut or refused an order at {when}: {'; '.join(new)}",
+                    {"bar": when, "reasons": new},
+                    f"{component}:risk",
+                ),
+            )
+            self.summary.alerts += 1
+        self._peak_equity = max(self._peak_equity, equity)
+        drawdown = 1.0 - equity / self._peak_equity if self._peak_equity > 0 else 0.0
+        if drawdown > self.config.drawdown_alert and not self._in_drawdown:
+            raise_alert(
+                self.engine,
+                Alert(
+                    "critical",
+                    component,
+                    f"drawdown {drawdown:.2%} exceeds {self.config.drawdown_alert:.2%} at {when}",
+                    {"bar": when, "equity": equity, "peak": self._peak_equity},
+                    f"{component}:drawdown",
+                ),
+            )
+            self.summary.alerts += 1
+        self._in_drawdown = drawdown > self.config.drawdown_alert
 
     def _heartbeat(self, details: dict[str, Any], *, force: bool = False) -> None:
         self.last_heartbeat = time.monotonic()
