@@ -7,6 +7,7 @@ from sqlalchemy.engine import Engine
 from traider.audit.chain import verify
 from traider.backtest.costs.fills import Side
 from traider.execution.orders import Fill, Order
+from traider.execution.positions import PositionState
 from traider.execution.store import OrderContext, TradingStore
 
 CONTEXT = OrderContext(strategy="model", model_name="xgb_direction_btc", model_version="3", features={"rsi_14": 41.5})
@@ -110,3 +111,45 @@ def test_quote_currency(symbol: str, quote: str) -> None:
     from traider.execution.store import quote_currency
 
     assert quote_currency(symbol) == quote
+
+
+def test_a_batch_stores_like_one_by_one_and_a_replayed_batch_changes_nothing(
+    store: TradingStore, admin_engine: Engine
+) -> None:
+    from traider.execution.batch import record_batch
+
+    orders = [_order(number, Side.BUY if number % 3 else Side.SELL, 1.0 + number) for number in range(1, 7)]
+    pairs = [(order, _fill(order, 1, order.quantity, 100.0 + order.quantity)) for order in orders]
+    pairs[2] = (pairs[2][0], _fill(pairs[2][0], 1, 0.5, 103.0))  # a partial fill: the rest is cancelled
+    pairs[4] = (pairs[4][0], None)  # nothing filled
+    store.deposit("USD", 10_000.0)
+    with admin_engine.connect() as connection:
+        before = connection.execute(text("SELECT coalesce(max(seq), 0) FROM audit.events")).scalar_one()
+    first = record_batch(store, pairs, CONTEXT)
+    again = record_batch(store, pairs, CONTEXT)
+    assert (first.orders, first.fills) == (6, 5)
+    assert (again.orders, again.fills) == (0, 0)
+    expected = PositionState()
+    cash = 10_000.0
+    for _, fill in pairs:
+        if fill is not None:
+            expected = expected.after_fill(fill.signed_quantity, fill.price)
+            cash -= fill.signed_quantity * fill.price + fill.fee
+    position = store.positions()["BTC/USD"]
+    assert position.quantity == pytest.approx(expected.quantity)
+    assert position.realised_pnl == pytest.approx(expected.realised_pnl)
+    assert store.cash("USD") == pytest.approx(cash)
+    with admin_engine.connect() as connection:
+        statuses = dict(connection.execute(text("SELECT client_order_id, status FROM trading.orders")).all())
+        events = (
+            connection.execute(
+                text("SELECT action FROM audit.events WHERE seq > :after ORDER BY seq"), {"after": before}
+            )
+            .scalars()
+            .all()
+        )
+        assert verify(connection).ok
+    assert statuses[orders[2].client_order_id] == "canceled"
+    assert statuses[orders[4].client_order_id] == "canceled"
+    assert statuses[orders[0].client_order_id] == "filled"
+    assert events == ["order.new"] * 6 + ["fill"] * 5  # the replay appended nothing
