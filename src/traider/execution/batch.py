@@ -11,10 +11,10 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from sqlalchemy import Connection, text
 
+from traider.execution.clock import utc_datetime
 from traider.execution.orders import Fill, Order
 from traider.execution.positions import PositionState
 from traider.execution.store import OrderContext, TradingStore, quote_currency
@@ -62,14 +62,14 @@ def record_batch(
             "model_name": context.model_name, "model_version": context.model_version,
             "ids": [o.client_order_id for o in orders], "symbols": [o.symbol for o in orders],
             "sides": [o.side.value for o in orders], "quantities": [o.quantity for o in orders],
-            "ats": [_time(o.decided_at) for o in orders],
+            "ats": [utc_datetime(o.decided_at) for o in orders],
         }).scalars())  # fmt: skip
         new_fill_ids: list[str] = list(connection.execute(text(INSERT_FILLS), {
             "venue": store.venue, "currency": fee_currency, "orders": [f.client_order_id for f in fills],
             "fill_ids": [f.fill_id for f in fills], "symbols": [f.symbol for f in fills],
             "sides": [f.side.value for f in fills], "prices": [f.price for f in fills],
             "quantities": [f.quantity for f in fills], "fees": [f.fee for f in fills],
-            "liquidity": [f.liquidity for f in fills], "ats": [_time(f.ts) for f in fills],
+            "liquidity": [f.liquidity for f in fills], "ats": [utc_datetime(f.ts) for f in fills],
         }).scalars())  # fmt: skip
         fresh = set(new_fill_ids)
         booked = [fill for fill in fills if fill.fill_id in fresh]
@@ -209,7 +209,3 @@ def _audit(
                 "payloads": [json.dumps(payload, sort_keys=True, default=str) for payload in payloads],
             },
         )
-
-
-def _time(nanoseconds: int) -> datetime:
-    return datetime.fromtimestamp(nanoseconds / 1e9, tz=UTC)

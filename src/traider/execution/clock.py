@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 from typing import Protocol
 
 
@@ -39,3 +40,8 @@ class SimulatedClock:
         if to < self._now:
             raise ValueError(f"the simulated clock cannot go back from {self._now} to {to}: events out of order")
         self._now = to
+
+
+def utc_datetime(nanoseconds: int) -> datetime:
+    """Return the UTC datetime of a time in ns since the epoch (microsecond precision, as PostgreSQL keeps)."""
+    return datetime.fromtimestamp(nanoseconds / 1e9, tz=UTC)

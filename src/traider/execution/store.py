@@ -12,13 +12,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, text
 from sqlalchemy.engine import Engine
 
 from traider.audit.chain import append
+from traider.execution.clock import utc_datetime
 from traider.execution.orders import Fill, Order
 from traider.execution.positions import PositionState
 
@@ -62,7 +62,7 @@ class TradingStore:
                     "side": order.side.value,
                     "quantity": order.quantity,
                     "status": status,
-                    "at": _time(order.decided_at),
+                    "at": utc_datetime(order.decided_at),
                 },
             ).first()
             if inserted is None:
@@ -118,7 +118,7 @@ class TradingStore:
                     "fee": fill.fee,
                     "currency": fee_currency,
                     "liquidity": fill.liquidity,
-                    "at": _time(fill.ts),
+                    "at": utc_datetime(fill.ts),
                 },
             ).first()
             if inserted is None:
@@ -131,7 +131,7 @@ class TradingStore:
                     "status = :status, updated_at = :at, closed_at = CASE WHEN :status = 'filled' THEN :at END "
                     "WHERE id = :id"
                 ),
-                {"quantity": fill.quantity, "status": status, "at": _time(fill.ts), "id": order.id},
+                {"quantity": fill.quantity, "status": status, "at": utc_datetime(fill.ts), "id": order.id},
             )
             position = self._update_position(connection, fill)
             self._move_cash(connection, quote_currency(fill.symbol), -(fill.signed_quantity * fill.price + fill.fee))
@@ -209,7 +209,7 @@ class TradingStore:
                     "mode": self.mode,
                     "venue": self.venue,
                     "symbol": symbol,
-                    "bar": _time(last_bar),
+                    "bar": utc_datetime(last_bar),
                     "target": target,
                     "version": model_version,
                 },
@@ -302,7 +302,3 @@ def _position(row: Any) -> PositionState:
 
 def _synchronous(connection: Connection) -> None:
     connection.execute(text("SET LOCAL synchronous_commit = on"))
-
-
-def _time(nanoseconds: int) -> datetime:
-    return datetime.fromtimestamp(nanoseconds / 1e9, tz=UTC)

@@ -24,11 +24,12 @@ import time
 from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from sqlalchemy import text
 
+from traider.execution.clock import utc_datetime
 from traider.execution.orders import Fill, Order
 from traider.execution.portfolio import Portfolio
 from traider.execution.session import SessionConfig, TradingSession
@@ -268,7 +269,7 @@ class Worker:
                 {
                     "mode": self.config.mode,
                     "strategy": self.config.component,
-                    "ts": _time(bar.ts),
+                    "ts": utc_datetime(bar.ts),
                     "equity": equity,
                     "realised": equity - self.config.initial_cash,
                     "fees": portfolio.fees_paid,
@@ -278,7 +279,7 @@ class Worker:
         self._alert_on(session, bar, equity)
         self.store.save_state(self.config.symbol, bar.ts, session.traded_target, version)
         self._heartbeat(
-            {"last_bar": _time(bar.ts).isoformat(), "equity": equity, "position": held, "model_version": version}
+            {"last_bar": utc_datetime(bar.ts).isoformat(), "equity": equity, "position": held, "model_version": version}
         )
 
     def _alert_on(self, session: TradingSession, bar: Bar, equity: float) -> None:
@@ -286,7 +287,7 @@ class Worker:
         from traider.alerts.dispatch import raise_alert
         from traider.alerts.model import Alert
 
-        component, when = self.config.component, _time(bar.ts).isoformat()
+        component, when = self.config.component, utc_datetime(bar.ts).isoformat()
         new = session.refusals[self._refusals_seen :]
         self._refusals_seen = len(session.refusals)
         if new:
@@ -352,7 +353,3 @@ def stored_bars(
     for row in rows:
         stamp = int(row.ts.timestamp() * 1_000_000) * 1_000
         yield Bar(stamp, float(row.open), float(row.high), float(row.low), float(row.close), float(row.volume))
-
-
-def _time(nanoseconds: int) -> datetime:
-    return datetime.fromtimestamp(nanoseconds / 1e9, tz=UTC)
