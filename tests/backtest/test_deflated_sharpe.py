@@ -113,3 +113,22 @@ def test_probabilistic_sharpe_ratio_deflation_is_a_probability_non_increasing_in
     fewer = probabilistic_sharpe_ratio(sharpe, expected_maximum_sharpe(variance, trials), observations)
     more = probabilistic_sharpe_ratio(sharpe, expected_maximum_sharpe(variance, trials + 1), observations)
     assert 0.0 <= more <= fewer <= 1.0
+
+
+def test_trial_variance_is_per_period_and_ignores_non_finite_trials() -> None:
+    from traider.backtest.deflated_sharpe import trial_sharpe_variance
+
+    annualised = [1.0, 2.0, float("-inf"), 4.0, float("nan")]
+    per_period = np.array([1.0, 2.0, 4.0]) / math.sqrt(365.0)
+    assert trial_sharpe_variance(annualised, 365.0) == pytest.approx(float(np.var(per_period, ddof=1)), rel=1e-12)
+    assert trial_sharpe_variance([3.0, float("inf")], 365.0) == 0.0
+
+
+def test_walk_forward_dsr_is_nan_on_too_few_returns_and_falls_with_more_trials() -> None:
+    from traider.backtest.deflated_sharpe import walk_forward_dsr
+
+    returns = np.random.default_rng(3).normal(0.001, 0.01, 500)
+    assert math.isnan(walk_forward_dsr(returns[:2], 5, [1.0, 2.0], 365.0))
+    few = walk_forward_dsr(returns, 2, [0.5, 1.5], 365.0)
+    many = walk_forward_dsr(returns, 50, [0.5, 1.5] * 25, 365.0)
+    assert 0.0 < many < few < 1.0

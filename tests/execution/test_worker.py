@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 import threading
 import urllib.error
 import urllib.request
@@ -144,6 +145,44 @@ def test_the_kill_switch_flattens_and_stops_new_exposure(
 
 
 @dataclass
+class _EngagingProvider:
+    """A fixed strategy whose alias check engages the kill switch after `after` bars (an operator mid-run)."""
+
+    strategy: Strategy
+    engine: Engine
+    after: int
+    polls: int = 0
+
+    def current(self) -> tuple[Strategy, str | None]:
+        return self.strategy, None
+
+    def poll(self) -> bool:
+        self.polls += 1
+        if self.polls == self.after:
+            kill_switch.engage(self.engine, actor="operator", reason="mid-run drill", flatten=True)
+        return False
+
+
+@pytest.mark.parametrize(("poll_s", "stops"), [(0.0, True), (3_600.0, False)])
+def test_the_kill_switch_is_re_read_by_wall_time_not_on_every_bar(
+    clean_tables: Engine, app_engine: Engine, real_bars: pd.DataFrame, poll_s: float, stops: bool
+) -> None:
+    config = dataclasses.replace(_config(), kill_switch_poll_s=poll_s)
+    provider = _EngagingProvider(EmaCrossover(10, 40, allow_short=True), app_engine, after=300)
+    Worker(config, app_engine, provider).run(_bars(real_bars)[:900])
+    with clean_tables.connect() as connection:
+        later = connection.execute(
+            text("SELECT count(*) FROM trading.fills WHERE filled_at > :at"),
+            {"at": real_bars.index[300] + pd.Timedelta(minutes=10)},
+        ).scalar_one()
+    if stops:  # read on the next bar: one flattening fill at most, then nothing
+        assert later == 0
+        assert _position(clean_tables) == pytest.approx(0.0, abs=1e-9)
+    else:  # a whole replay runs within one poll interval: the switch is not seen in this run
+        assert later > 0
+
+
+@dataclass
 class _SwitchingProvider:
     """Switches from one strategy to another after `after` polls (a stand-in for an alias move in MLflow)."""
 
@@ -172,10 +211,19 @@ def test_an_alias_move_swaps_the_strategy_between_bars_and_orders_carry_the_vers
             .scalars()
             .all()
         )
-        shorts = connection.execute(text("SELECT count(*) FROM trading.positions WHERE quantity < 0")).scalar_one()
+        lowest = dict(
+            connection.execute(
+                text(
+                    "SELECT version, min(held) FROM (SELECT o.model_version AS version, sum(CASE f.side WHEN 'buy' "
+                    "THEN f.quantity ELSE -f.quantity END) OVER (ORDER BY f.filled_at, f.id) AS held "
+                    "FROM trading.fills f JOIN trading.orders o ON o.id = f.order_id) AS path GROUP BY version"
+                )
+            ).all()
+        )
     assert versions == ["1", "2"]
     assert summary.bars == len(real_bars)
-    assert shorts >= 0
+    assert lowest["1"] >= -1e-12  # the first strategy is long-only
+    assert lowest["2"] < 0.0  # the swapped-in one goes short
 
 
 def test_health_endpoint_is_200_while_heartbeats_are_fresh_and_503_after() -> None:

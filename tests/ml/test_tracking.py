@@ -7,7 +7,6 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import pytest
 from sqlalchemy.engine import Engine
 
@@ -101,4 +100,3 @@ def test_the_provider_follows_the_alias(mlflow_server: MlflowTestServer, app_eng
     promote(client, app_engine, spec.name, second.version, reason="second", actor="test", force=True)
     assert provider.poll()
     assert provider.current()[1] == second.version
-    assert isinstance(pd.Timestamp.now(), pd.Timestamp)

@@ -18,6 +18,7 @@ invalid arguments (N < 1, negative variance) raise a one-line ValueError.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from statistics import NormalDist
 
 import numpy as np
@@ -80,3 +81,24 @@ def deflated_sharpe_ratio(returns: npt.ArrayLike, trials: int, trials_sharpe_var
     benchmark = expected_maximum_sharpe(trials_sharpe_variance, trials)
     sharpe, skewness, kurtosis, count = return_moments(returns)
     return probabilistic_sharpe_ratio(sharpe, benchmark, count, skewness, kurtosis)
+
+
+def trial_sharpe_variance(annualised_sharpes: Iterable[float], periods_per_year: float) -> float:
+    """Return the sample variance (ddof=1) of the finite trials' per-period Sharpe ratios (0 with fewer than 2).
+
+    Walk-forward evaluation and training both collect each fold's annualised training Sharpe for every
+    parameter set tried; this turns them into the V of `expected_maximum_sharpe`.
+    """
+    scale = math.sqrt(periods_per_year)
+    per_period = [value / scale for value in annualised_sharpes if math.isfinite(value)]
+    return float(np.var(per_period, ddof=1)) if len(per_period) > 1 else 0.0
+
+
+def walk_forward_dsr(
+    returns: npt.ArrayLike, trials: int, annualised_sharpes: Iterable[float], periods_per_year: float
+) -> float:
+    """Return the deflated Sharpe ratio of stitched out-of-sample `returns` (NaN with fewer than 3 returns)."""
+    values = np.asarray(returns, dtype=np.float64)
+    if len(values) <= 2:
+        return math.nan
+    return deflated_sharpe_ratio(values, max(1, trials), trial_sharpe_variance(annualised_sharpes, periods_per_year))

@@ -96,10 +96,9 @@ def walk_forward_backtest(
     funding: pd.DataFrame | None = None,
 ) -> WalkForwardResult:
     """Evaluate `factory(parameters)` for each parameter set in `grid` walk-forward over `bars`."""
-    import numpy as np
     import pandas as pd
 
-    from traider.backtest.deflated_sharpe import deflated_sharpe_ratio
+    from traider.backtest.deflated_sharpe import walk_forward_dsr
     from traider.backtest.metrics import performance_report, sharpe_ratios
 
     choices = list(grid) or [{}]
@@ -118,7 +117,7 @@ def walk_forward_backtest(
             sharpe = float(sharpe_ratios(_returns(path), _periods_per_year(train_bars)))
             scored.append((sharpe if math.isfinite(sharpe) else -math.inf, number))
         train_sharpe, best = max(scored)
-        trial_sharpes.extend(value for value, _ in scored if math.isfinite(value))
+        trial_sharpes.extend(value for value, _ in scored)
         test_bars = bars.iloc[fold.test_index]
         targets = strategies[best].targets(history).iloc[fold.test_index]
         test_path = run_vectorised(test_bars, targets, costs=costs, initial_equity=initial_equity,
@@ -132,9 +131,7 @@ def walk_forward_backtest(
         funding_received=sum(outcome.test.funding_received for outcome in outcomes),
     )
     returns = equity.pct_change().dropna().to_numpy()
-    per_period = [value / math.sqrt(_periods_per_year(bars)) for value in trial_sharpes]
-    variance = float(np.var(per_period, ddof=1)) if len(per_period) > 1 else 0.0
-    deflated = deflated_sharpe_ratio(returns, len(choices), variance) if len(returns) > 2 else math.nan
+    deflated = walk_forward_dsr(returns, len(choices), trial_sharpes, _periods_per_year(bars))
     return WalkForwardResult(outcomes, equity, performance, len(choices), deflated)
 
 

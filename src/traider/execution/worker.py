@@ -11,7 +11,7 @@ resumes after it. A bar replayed after a crash yields the same client order id, 
 is not sent again (unless it was stored but never filled: then the paper broker fills it, with the same
 deterministic fill id). Killing the worker at any moment therefore loses and doubles nothing.
 
-Every bar it also reads the kill switch (engaged: exposure may only shrink; with `flatten`, positions are
+Every bar it also applies the kill switch, re-read from the database once a second (engaged: exposure may only shrink; with `flatten`, positions are
 closed), asks the strategy provider whether the model alias moved (then swaps the strategy between bars,
 warming the new one on the bars kept so far), writes a P&L snapshot, and beats its heart.
 """
@@ -90,6 +90,7 @@ class WorkerConfig:
     heartbeat_interval_s: float = 1.0
     pace_s: float = 0.0  # wall seconds per replayed bar (0: as fast as possible)
     drawdown_alert: float = 0.05  # alert (critical) when equity falls this far below its peak
+    kill_switch_poll_s: float = 1.0  # wall seconds between reads of the kill switch (0: every bar)
 
     @property
     def bar_length_ns(self) -> int:
@@ -168,6 +169,8 @@ class Worker:
         self._peak_equity = config.initial_cash
         self._in_drawdown = False
         self._refusals_seen = 0
+        self._kill_switch: kill_switch.KillSwitchState | None = None
+        self._kill_switch_read = 0.0
 
     def status(self) -> dict[str, Any]:
         """Return what the health endpoint reports."""
@@ -235,10 +238,12 @@ class Worker:
         return self.summary
 
     def _apply_kill_switch(self, session: TradingSession, bar: Bar, now: int) -> None:
-        state = kill_switch.current(self.engine)
+        """Re-read the switch once per `kill_switch_poll_s` of wall time; while engaged, hold (or flatten)."""
+        wall = time.monotonic()
+        if self._kill_switch is None or wall - self._kill_switch_read >= self.config.kill_switch_poll_s:
+            self._kill_switch, self._kill_switch_read = kill_switch.current(self.engine), wall
+        state = self._kill_switch
         session.risk.halted = state.engaged
-        if session.pretrade is not None:
-            session.pretrade.limits = self.config.limits
         held = session.portfolio.positions.get(self.config.symbol, 0.0)
         if state.engaged and state.flatten and held != 0.0:
             session.execute(0.0, bar.close, now, with_book=False)

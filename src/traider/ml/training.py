@@ -120,7 +120,7 @@ def train_spec(
     import pandas as pd
 
     from traider.backtest.costs.model import CostModel
-    from traider.backtest.deflated_sharpe import deflated_sharpe_ratio
+    from traider.backtest.deflated_sharpe import walk_forward_dsr
     from traider.backtest.metrics import performance_report
     from traider.strategies.lookahead import check_lookahead
 
@@ -155,10 +155,7 @@ def train_spec(
         slippage_paid=sum(result.test.slippage_paid for result in results),
     )
     returns = oos.pct_change().dropna().to_numpy()
-    periods = math.sqrt(performance.periods_per_year)
-    per_period = [value / periods for value in trial_sharpes if math.isfinite(value)]
-    variance = float(np.var(per_period, ddof=1)) if len(per_period) > 1 else 0.0
-    dsr = deflated_sharpe_ratio(returns, max(1, len(grid)), variance) if len(returns) > 2 else math.nan
+    dsr = walk_forward_dsr(returns, len(grid), trial_sharpes, performance.periods_per_year)
     announce("final fit")
     chosen = _most_chosen([result.parameters for result in results])
     final_rows = (
