@@ -288,3 +288,28 @@ def test_capped_orders_and_a_drawdown_breach_raise_alerts(clean_tables: Engine, 
     assert summary.alerts == len(alerts) == 2
     assert alerts[0].severity == "warning" and "capped at 2,000.00" in alerts[0].message
     assert alerts[1].severity == "critical" and "drawdown" in alerts[1].message
+
+
+def test_a_restart_judges_the_day_like_an_uninterrupted_run_under_a_binding_daily_loss_limit(
+    clean_tables: Engine, app_engine: Engine, real_bars: pd.DataFrame
+) -> None:
+    from tests.conftest import CLEANABLE_TABLES
+
+    config = dataclasses.replace(_config(), limits=PreTradeLimits.for_mode("paper"))  # $400 daily loss limit
+    bars = _bars(real_bars[:1200])
+
+    def orders() -> list[tuple[str, str]]:
+        with clean_tables.connect() as connection:
+            rows = connection.execute(text("SELECT client_order_id, side FROM trading.orders ORDER BY 1")).all()
+        return [(row[0], row[1]) for row in rows]
+
+    uninterrupted = Worker(config, app_engine, FixedStrategy(EmaCrossover(3, 8, allow_short=True)))
+    uninterrupted.run(bars)
+    expected = orders()
+    assert any("daily loss" in reason for reason in uninterrupted.summary.refusals)  # the limit does bind here
+    for cut in (500, 700, 1_100):  # 700: the restart lands on a day the loss limit ends up binding
+        with clean_tables.begin() as connection:
+            connection.execute(text(f"TRUNCATE {', '.join(CLEANABLE_TABLES)} CASCADE"))
+        Worker(config, app_engine, FixedStrategy(EmaCrossover(3, 8, allow_short=True))).run(bars[:cut])
+        Worker(config, app_engine, FixedStrategy(EmaCrossover(3, 8, allow_short=True))).run(bars)
+        assert orders() == expected, f"restart after bar {cut}"

@@ -87,7 +87,8 @@ def worker(
         signal.signal(number, lambda *_: stop.set())
     health = HealthServer(running.status, port=health_port).start() if health_port else None
     try:
-        summary = running.run(stored_bars(engine, venue, symbol, timeframe, _date(since), _date(until)), stop)
+        start, end = _date(since), _date(until)
+        summary = running.run_resilient(lambda: stored_bars(engine, venue, symbol, timeframe, start, end), stop)
     finally:
         if health is not None:
             health.stop()

@@ -32,6 +32,8 @@ from traider.marketdata.orderbook import OrderBook
 from traider.risk.limits import RiskEngine
 from traider.risk.pretrade import PortfolioState, PreTradeRisk
 
+DAY_NS = 86_400 * 10**9
+
 if TYPE_CHECKING:
     from traider.backtest.costs.model import CostModel
     from traider.backtest.vectorised import BarCosts
@@ -140,6 +142,7 @@ class TradingSession:
         wanted = self.stream.update(bar)
         if not self.trading:
             return
+        self.roll_day(now, portfolio.cash + portfolio.positions.get(symbol, 0.0) * mark)
         decision = self.risk.vet(symbol, wanted, exposure(portfolio, symbol, mark))
         target = min(1.0, max(-1.0, decision.approved))
         if target != self.traded_target:
@@ -153,6 +156,17 @@ class TradingSession:
         self.units.append(held)
         self.marks.append(mark)
         self.equity.append(portfolio.cash + held * mark)
+
+    def roll_day(self, now: int, equity_now: float) -> None:
+        """At the first event of a new UTC day, take the equity at the last bar close before it as the day's start.
+
+        The daily loss limit measures P&L from there; a restarted worker sets `day` and `day_start_equity` from its
+        stored P&L snapshots so it judges the day exactly as an uninterrupted run would.
+        """
+        day = now // DAY_NS
+        if day != self.day:
+            self.day = day
+            self.day_start_equity = self.equity[-1] if self.equity else equity_now
 
     def on_funding(self, now: int, payload: tuple[float, float]) -> None:
         rate, mark = payload
@@ -193,9 +207,7 @@ class TradingSession:
         """Return the units the pre-trade check lets through (the events are the ticks: data is never stale)."""
         assert self.pretrade is not None
         equity = self.portfolio.cash + held * reference
-        day = now // (86_400 * 10**9)
-        if day != self.day:
-            self.day, self.day_start_equity = day, equity
+        self.roll_day(now, equity)
         state = PortfolioState(self.day_start_equity, equity - self.day_start_equity, {self.symbol: held * reference})
         check = self.pretrade.check(self.symbol, delta * reference, state, now=now, last_tick=now,
                                     halted=self.risk.halted)  # fmt: skip

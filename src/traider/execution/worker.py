@@ -11,9 +11,10 @@ resumes after it. A bar replayed after a crash yields the same client order id, 
 is not sent again (unless it was stored but never filled: then the paper broker fills it, with the same
 deterministic fill id). Killing the worker at any moment therefore loses and doubles nothing.
 
-Every bar it also applies the kill switch, re-read from the database once a second (engaged: exposure may only shrink; with `flatten`, positions are
-closed), asks the strategy provider whether the model alias moved (then swaps the strategy between bars,
-warming the new one on the bars kept so far), writes a P&L snapshot, and beats its heart.
+Every bar it also applies the kill switch, re-read from the database once a second (engaged: exposure may
+only shrink; with `flatten`, positions are closed), asks the strategy provider whether the model alias moved
+(then swaps the strategy between bars, warming the new one on the bars kept so far), writes a P&L snapshot,
+and beats its heart. `run_resilient` holds through database outages and resumes from the store.
 """
 
 from __future__ import annotations
@@ -22,17 +23,18 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
 from traider.execution.clock import utc_datetime
 from traider.execution.orders import Fill, Order
 from traider.execution.portfolio import Portfolio
-from traider.execution.session import SessionConfig, TradingSession
+from traider.execution.session import DAY_NS, SessionConfig, TradingSession
 from traider.execution.store import OrderContext, TradingStore, quote_currency
 from traider.execution.telemetry import tracer
 from traider.risk import kill_switch
@@ -121,6 +123,7 @@ class WorkerSummary:
     equity: float = 0.0
     refusals: list[str] = field(default_factory=list)
     alerts: int = 0
+    database_outages: int = 0
 
 
 class Persistence:
@@ -182,9 +185,64 @@ class Worker:
             "last_heartbeat": self.last_heartbeat,
         }
 
+    def run_resilient(
+        self, source: Callable[[], Iterable[Bar]], stop: threading.Event | None = None, *, max_wait_s: float = 5.0
+    ) -> WorkerSummary:
+        """Trade `source()` like `run`, holding through database outages.
+
+        When the database connection drops (a server restart, a network cut), nothing is sent: the worker waits
+        for the server, retrying with a backoff of up to `max_wait_s`, then starts over from the store exactly as
+        a restarted process would (the bars already finished only warm the strategy up; an order stored but
+        never filled is sent again under its client order id), and raises an alert saying how long it held.
+        """
+        while True:
+            try:
+                return self.run(source(), stop)
+            except DBAPIError as error:
+                if not _is_connection_error(error):
+                    raise
+                lost = time.monotonic()
+                self.summary.database_outages += 1
+                log.warning("database connection lost (%s); holding until it is back", type(error.orig).__name__)
+                if not self._wait_for_database(stop, max_wait_s):
+                    return self.summary
+                self._alert_database_back(time.monotonic() - lost)
+
+    def _wait_for_database(self, stop: threading.Event | None, max_wait_s: float) -> bool:
+        """Return True once the database answers again, False when `stop` is set first."""
+        delay = 0.1
+        while stop is None or not stop.is_set():
+            try:
+                with self.engine.connect() as connection:
+                    connection.execute(text("SELECT 1"))
+                return True
+            except DBAPIError:
+                (stop.wait(delay) if stop is not None else time.sleep(delay))
+                delay = min(max_wait_s, delay * 2)
+        return False
+
+    def _alert_database_back(self, held_s: float) -> None:
+        from traider.alerts.dispatch import raise_alert
+        from traider.alerts.model import Alert
+
+        component = self.config.component
+        raise_alert(
+            self.engine,
+            Alert(
+                "warning",
+                component,
+                f"database connection was lost for {held_s:.1f} s; trading held, then resumed from the store",
+                {"held_s": round(held_s, 3)},
+                f"{component}:database",
+            ),
+        )
+        self.summary.alerts += 1
+
     def run(self, bars: Iterable[Bar], stop: threading.Event | None = None) -> WorkerSummary:
         """Trade every bar of `bars` (closed bars, oldest first) until they end or `stop` is set."""
         config, store = self.config, self.store
+        self._history.clear()
+        self._kill_switch, self._refusals_seen = None, 0
         quote = quote_currency(config.symbol)
         if store.cash(quote) is None:
             store.deposit(quote, config.initial_cash)
@@ -208,6 +266,7 @@ class Worker:
         if saved is not None:
             session.traded_target = saved[1]
         resume_after = saved[0] if saved is not None else None
+        day_restored = resume_after is None  # a restarted worker judges its first day from the stored snapshots
         span_tracer = tracer()
         bar_length = config.bar_length_ns
         for bar in bars:
@@ -220,6 +279,9 @@ class Worker:
                 session.on_bar_close(now, bar)
                 self.summary.warmup_bars += 1
                 continue
+            if not day_restored:
+                self._restore_day(session, now)
+                day_restored = True
             session.trading = True
             with span_tracer.start_as_current_span("bar") as span:
                 span.set_attribute("traider.symbol", config.symbol)
@@ -236,6 +298,24 @@ class Worker:
         self.summary.equity = portfolio.cash + portfolio.positions.get(config.symbol, 0.0) * mark
         self._heartbeat({"state": "stopped"}, force=True)
         return self.summary
+
+    def _restore_day(self, session: TradingSession, now: int) -> None:
+        """Set the session's trading day and its start equity (the last stored bar-close equity before it)."""
+        day = now // DAY_NS
+        with self.engine.connect() as connection:
+            equity = connection.execute(
+                text(
+                    "SELECT equity FROM trading.pnl_snapshots WHERE mode = :mode AND strategy = :component "
+                    "AND ts < :first_open ORDER BY ts DESC LIMIT 1"
+                ),
+                {
+                    "mode": self.config.mode,
+                    "component": self.config.component,
+                    "first_open": utc_datetime(day * DAY_NS - self.config.bar_length_ns),
+                },
+            ).scalar()
+        session.day = day
+        session.day_start_equity = self.config.initial_cash if equity is None else float(equity)
 
     def _apply_kill_switch(self, session: TradingSession, bar: Bar, now: int) -> None:
         """Re-read the switch once per `kill_switch_poll_s` of wall time; while engaged, hold (or flatten)."""
@@ -338,6 +418,13 @@ class Worker:
                 ),
                 {"component": self.config.component, "details": json.dumps(details, default=str)},
             )
+
+
+def _is_connection_error(error: DBAPIError) -> bool:
+    """Return True when `error` means the connection or server went away (not a bad statement)."""
+    import psycopg
+
+    return bool(error.connection_invalidated) or isinstance(error.orig, psycopg.OperationalError)
 
 
 def stored_bars(
