@@ -313,3 +313,24 @@ def test_a_restart_judges_the_day_like_an_uninterrupted_run_under_a_binding_dail
         Worker(config, app_engine, FixedStrategy(EmaCrossover(3, 8, allow_short=True))).run(bars[:cut])
         Worker(config, app_engine, FixedStrategy(EmaCrossover(3, 8, allow_short=True))).run(bars)
         assert orders() == expected, f"restart after bar {cut}"
+
+
+def test_a_ledger_that_does_not_add_up_stops_the_worker_before_it_trades_and_raises_an_alert(
+    clean_tables: Engine, app_engine: Engine, real_bars: pd.DataFrame
+) -> None:
+    from traider.execution.worker import ReconciliationError, reconcile_ledger
+
+    bars = _bars(real_bars)
+    Worker(_config(), app_engine, FixedStrategy(EmaCrossover(10, 40, allow_short=True))).run(bars[:600])
+    assert reconcile_ledger(app_engine, "paper", "binance") == []
+    orders_before = _counts(clean_tables)[0]
+    with clean_tables.begin() as connection:  # a position no fill explains (a lost fill, a manual edit)
+        connection.execute(text("UPDATE trading.positions SET quantity = quantity + 0.5 WHERE symbol = 'BTC/USDT'"))
+    with pytest.raises(ReconciliationError, match="BTC/USDT position .* but fills sum to"):
+        Worker(_config(), app_engine, FixedStrategy(EmaCrossover(10, 40, allow_short=True))).run(bars)
+    assert _counts(clean_tables)[0] == orders_before
+    with clean_tables.connect() as connection:
+        alert = connection.execute(
+            text("SELECT severity, message FROM ops.alerts WHERE message LIKE 'reconciliation failed%'")
+        ).one()
+    assert alert.severity == "critical"

@@ -131,6 +131,7 @@ class TradingSession:
         self.day = -1
         self.day_start_equity = float(config.initial_equity)
         self.refusals: list[str] = []
+        self.tick_age_ns = 0  # age of the newest market data at the decision (live feeds; 0: the event is the tick)
 
     def on_bar_open(self, now: int, price: float) -> None:
         if self.pending is not None and not self.have_book:
@@ -145,7 +146,10 @@ class TradingSession:
         self.roll_day(now, portfolio.cash + portfolio.positions.get(symbol, 0.0) * mark)
         decision = self.risk.vet(symbol, wanted, exposure(portfolio, symbol, mark))
         target = min(1.0, max(-1.0, decision.approved))
-        if target != self.traded_target:
+        stale = None if self.pretrade is None else self.pretrade.stale(now, now - self.tick_age_ns)
+        if target != self.traded_target and stale is not None:
+            self.refusals.append(stale)  # decide again at the next close with fresh data
+        elif target != self.traded_target:
             self.traded_target = target
             if self.at_close and not self.have_book:
                 self.execute(target, mark, now, with_book=False)
@@ -204,12 +208,12 @@ class TradingSession:
             listener.on_fill(order, fill)
 
     def _vet_order(self, delta: float, held: float, reference: float, now: int) -> float:
-        """Return the units the pre-trade check lets through (the events are the ticks: data is never stale)."""
+        """Return the units the pre-trade check lets through (stale when the newest tick is `tick_age_ns` old)."""
         assert self.pretrade is not None
         equity = self.portfolio.cash + held * reference
         self.roll_day(now, equity)
         state = PortfolioState(self.day_start_equity, equity - self.day_start_equity, {self.symbol: held * reference})
-        check = self.pretrade.check(self.symbol, delta * reference, state, now=now, last_tick=now,
+        check = self.pretrade.check(self.symbol, delta * reference, state, now=now, last_tick=now - self.tick_age_ns,
                                     halted=self.risk.halted)  # fmt: skip
         self.refusals.extend(check.reasons)
         return check.allowed / reference

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
+from traider.errors import TraiderError
 from traider.execution.clock import utc_datetime
 from traider.execution.orders import Fill, Order
 from traider.execution.portfolio import Portfolio
@@ -124,6 +125,49 @@ class WorkerSummary:
     refusals: list[str] = field(default_factory=list)
     alerts: int = 0
     database_outages: int = 0
+
+
+class ReconciliationError(TraiderError):
+    """The stored orders, fills and positions disagree: the worker refuses to trade."""
+
+
+def reconcile_ledger(engine: Engine, mode: str, venue: str) -> list[str]:
+    """Return what does not add up in the stored ledger of one account (empty: it reconciles).
+
+    Paper trading reconciles against its own ledger: each position must equal the signed sum of its fills,
+    and no order may hold more fills than its quantity (a doubled fill).
+    """
+    with engine.connect() as connection:
+        rows = connection.execute(
+            text(
+                "WITH filled AS (SELECT f.symbol, sum(CASE f.side WHEN 'buy' THEN f.quantity ELSE -f.quantity END) "
+                "AS quantity FROM trading.fills f JOIN trading.orders o ON o.id = f.order_id "
+                "WHERE o.mode = :mode AND o.venue = :venue GROUP BY f.symbol) "
+                "SELECT coalesce(p.symbol, f.symbol) AS symbol, coalesce(p.quantity, 0) AS held, "
+                "coalesce(f.quantity, 0) AS filled FROM (SELECT symbol, quantity FROM trading.positions "
+                "WHERE mode = :mode AND venue = :venue) p FULL JOIN filled f ON f.symbol = p.symbol"
+            ),
+            {"mode": mode, "venue": venue},
+        ).all()
+        overfilled: list[str] = list(
+            connection.execute(
+                text(
+                    "SELECT o.client_order_id FROM trading.orders o JOIN trading.fills f ON f.order_id = o.id "
+                    "WHERE o.mode = :mode AND o.venue = :venue GROUP BY o.id, o.client_order_id, o.quantity "
+                    "HAVING sum(f.quantity) > o.quantity * (1 + 1e-9) LIMIT 5"
+                ),
+                {"mode": mode, "venue": venue},
+            )
+            .scalars()
+            .all()
+        )
+    problems = [
+        f"{row.symbol} position {float(row.held):.12g} but fills sum to {float(row.filled):.12g}"
+        for row in rows
+        if abs(float(row.held) - float(row.filled)) > 1e-9 * max(1.0, abs(float(row.filled)))
+    ]
+    problems += [f"order {order_id} has more fills than its quantity" for order_id in overfilled]
+    return problems
 
 
 class Persistence:
@@ -240,18 +284,34 @@ class Worker:
 
     def run(self, bars: Iterable[Bar], stop: threading.Event | None = None) -> WorkerSummary:
         """Trade every bar of `bars` (closed bars, oldest first) until they end or `stop` is set."""
+        self.open()
+        for bar in bars:
+            if stop is not None and stop.is_set():
+                break
+            self.step(bar)
+            if self.config.pace_s:
+                time.sleep(self.config.pace_s)
+        return self.close()
+
+    def open(self) -> TradingSession:
+        """Load the account from the store, reconcile it, and build the trading session; return the session.
+
+        Raises `ReconciliationError` (after an alert) when the stored ledger does not add up: the worker then
+        refuses to trade rather than trade on a position it cannot trust.
+        """
         config, store = self.config, self.store
         self._history.clear()
         self._kill_switch, self._refusals_seen = None, 0
         quote = quote_currency(config.symbol)
         if store.cash(quote) is None:
             store.deposit(quote, config.initial_cash)
+        self._reconcile()
         positions = store.positions()
         held = positions[config.symbol].quantity if config.symbol in positions else 0.0
         portfolio = Portfolio(cash=max(store.cash(quote) or 0.0, 1e-9), positions={config.symbol: held})
-        strategy, version = self.provider.current()
-        persistence = Persistence(store, self.summary)
-        persistence.context = OrderContext(strategy=strategy.name, model_version=version)
+        strategy, self._version = self.provider.current()
+        self._persistence = Persistence(store, self.summary)
+        self._persistence.context = OrderContext(strategy=strategy.name, model_version=self._version)
         session = TradingSession(
             SessionConfig(
                 config.symbol, config.costs, config.initial_cash, "close", None, f"{config.mode}-{config.venue}"
@@ -260,44 +320,74 @@ class Worker:
             risk=RiskEngine(),
             pretrade=PreTradeRisk(config.limits),
             portfolio=portfolio,
-            listener=persistence,
+            listener=self._persistence,
         )
         saved = store.load_state(config.symbol)
         if saved is not None:
             session.traded_target = saved[1]
-        resume_after = saved[0] if saved is not None else None
-        day_restored = resume_after is None  # a restarted worker judges its first day from the stored snapshots
-        span_tracer = tracer()
-        bar_length = config.bar_length_ns
-        for bar in bars:
-            if stop is not None and stop.is_set():
-                break
-            now = bar.ts + bar_length
-            self._history.append(bar)
-            if resume_after is not None and bar.ts <= resume_after:
-                session.trading = False
-                session.on_bar_close(now, bar)
-                self.summary.warmup_bars += 1
-                continue
-            if not day_restored:
-                self._restore_day(session, now)
-                day_restored = True
-            session.trading = True
-            with span_tracer.start_as_current_span("bar") as span:
-                span.set_attribute("traider.symbol", config.symbol)
-                self._apply_kill_switch(session, bar, now)
-                if self.provider.poll():
-                    strategy, version = self._swap(session)
-                    persistence.context = OrderContext(strategy=strategy.name, model_version=version)
-                session.on_bar_close(now, bar)
-                self._finish_bar(session, bar, version)
-            if config.pace_s:
-                time.sleep(config.pace_s)
+        self._resume_after = saved[0] if saved is not None else None
+        self._day_restored = self._resume_after is None  # a restarted worker judges its first day from snapshots
+        self.session = session
+        return session
+
+    def step(self, bar: Bar, *, tick_age_ns: int = 0) -> None:
+        """Decide and trade at the close of `bar` (or only warm up on it, when a previous life finished it).
+
+        `tick_age_ns` is how old the newest market data was when the bar closed (live feeds): past the stale
+        limit the pre-trade check refuses new exposure.
+        """
+        session, config = self.session, self.config
+        now = bar.ts + config.bar_length_ns
+        self._history.append(bar)
+        if self._resume_after is not None and bar.ts <= self._resume_after:
+            session.trading = False
+            session.on_bar_close(now, bar)
+            self.summary.warmup_bars += 1
+            return
+        if not self._day_restored:
+            self._restore_day(session, now)
+            self._day_restored = True
+        session.trading = True
+        session.tick_age_ns = tick_age_ns
+        with tracer().start_as_current_span("bar") as span:
+            span.set_attribute("traider.symbol", config.symbol)
+            self._apply_kill_switch(session, bar, now)
+            if self.provider.poll():
+                strategy, self._version = self._swap(session)
+                self._persistence.context = OrderContext(strategy=strategy.name, model_version=self._version)
+            session.on_bar_close(now, bar)
+            self._finish_bar(session, bar, self._version)
+
+    def close(self) -> WorkerSummary:
+        """Report the run: equity at the last mark, refusals, and a final heartbeat."""
+        session, config = self.session, self.config
         self.summary.refusals = list(session.refusals)
         mark = self._history[-1].close if self._history else 0.0
+        portfolio = session.portfolio
         self.summary.equity = portfolio.cash + portfolio.positions.get(config.symbol, 0.0) * mark
         self._heartbeat({"state": "stopped"}, force=True)
         return self.summary
+
+    def _reconcile(self) -> None:
+        """Check the stored ledger adds up before trading: positions equal the sum of fills, no order half-done."""
+        from traider.alerts.dispatch import raise_alert
+        from traider.alerts.model import Alert
+
+        problems = reconcile_ledger(self.engine, self.config.mode, self.config.venue)
+        if not problems:
+            return
+        component = self.config.component
+        raise_alert(
+            self.engine,
+            Alert(
+                "critical",
+                component,
+                f"reconciliation failed, not trading: {'; '.join(problems)}",
+                {"problems": problems},
+                f"{component}:reconciliation",
+            ),
+        )
+        raise ReconciliationError(f"{component}: reconciliation failed, not trading: {'; '.join(problems)}")
 
     def _restore_day(self, session: TradingSession, now: int) -> None:
         """Set the session's trading day and its start equity (the last stored bar-close equity before it)."""
@@ -402,6 +492,24 @@ class Worker:
             )
             self.summary.alerts += 1
         self._in_drawdown = drawdown > self.config.drawdown_alert
+
+    def alert_latency(self, elapsed_s: float, threshold_s: float) -> None:
+        """Raise an alert: one bar's tick → order path took `elapsed_s`, over `threshold_s`."""
+        from traider.alerts.dispatch import raise_alert
+        from traider.alerts.model import Alert
+
+        component = self.config.component
+        raise_alert(
+            self.engine,
+            Alert(
+                "warning",
+                component,
+                f"tick-to-order latency {elapsed_s * 1000:.0f} ms exceeds {threshold_s * 1000:.0f} ms",
+                {"latency_ms": round(elapsed_s * 1000, 3), "threshold_ms": threshold_s * 1000},
+                f"{component}:latency",
+            ),
+        )
+        self.summary.alerts += 1
 
     def _heartbeat(self, details: dict[str, Any], *, force: bool = False) -> None:
         self.last_heartbeat = time.monotonic()

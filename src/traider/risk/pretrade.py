@@ -106,11 +106,9 @@ class PreTradeRisk:
         current = state.positions.get(symbol, 0.0)
         after = current + notional
         reducing = abs(after) <= abs(current) and after * current >= 0.0
-        if limits.stale_after_s is not None and (
-            last_tick is None or now - last_tick > limits.stale_after_s * NANOSECONDS
-        ):
-            age = "no tick yet" if last_tick is None else f"last tick {(now - last_tick) / NANOSECONDS:.1f} s old"
-            return RiskCheck(notional, 0.0, (f"stale market data ({age}): no orders",))
+        stale = self.stale(now, last_tick)
+        if stale is not None:
+            return RiskCheck(notional, 0.0, (stale,))
         if not reducing:
             blocked = self._loss_or_halt(state, halted)
             if blocked:
@@ -130,6 +128,14 @@ class PreTradeRisk:
                 return RiskCheck(notional, 0.0, (*reasons, refusal))
             self._sent.append(now)
         return RiskCheck(notional, allowed, tuple(reasons))
+
+    def stale(self, now: int, last_tick: int | None) -> str | None:
+        """Return why the market data is too old to trade on at `now` (ns), or None when it is fresh enough."""
+        limit = self.limits.stale_after_s
+        if limit is None or (last_tick is not None and now - last_tick <= limit * NANOSECONDS):
+            return None
+        age = "no tick yet" if last_tick is None else f"last tick {(now - last_tick) / NANOSECONDS:.1f} s old"
+        return f"stale market data ({age}): no orders"
 
     def _loss_or_halt(self, state: PortfolioState, halted: bool) -> str | None:
         limits = self.limits
