@@ -14,16 +14,20 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import pandas as pd
 import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
+from traider.backtest.costs.fills import Side
 from traider.backtest.vectorised import BarCosts
+from traider.execution.ccxt_broker import CcxtBroker, venue_client_order_id
 from traider.execution.live_feed import TickBars, run_live, store_alerts
-from traider.execution.worker import FixedStrategy, Worker, WorkerConfig, WorkerSummary
+from traider.execution.orders import Order
+from traider.execution.store import OrderContext
+from traider.execution.worker import FixedStrategy, ReconciliationError, Worker, WorkerConfig, WorkerSummary
 from traider.marketdata.ccxt_client import make_exchange
 from traider.marketdata.emulator import ExchangeEmulator
 from traider.marketdata.emulator.websocket import BinanceStreamEmulator
@@ -92,19 +96,46 @@ def markets(rest: ExchangeEmulator) -> dict[str, Any]:
     return loaded
 
 
+class LongFlat(Flip):
+    """Long on one bar, flat on the next (spot: nothing to sell short)."""
+
+    name: ClassVar[str] = "long_flat"
+
+    def stream(self) -> _FlipStream:
+        return _LongFlatStream()
+
+
+class _LongFlatStream(_FlipStream):
+    def update(self, bar: Bar) -> float:
+        return (super().update(bar) + 1.0) / 2.0
+
+
+def _config(mode: Literal["paper", "live"] = "paper") -> WorkerConfig:
+    return WorkerConfig(
+        venue="binance",
+        symbol=SYMBOL,
+        costs=BarCosts(fee_rate=0.001, slippage_bps=2.0),
+        timeframe="1s",
+        mode=mode,
+        limits=PreTradeLimits.for_mode("paper"),
+        kill_switch_poll_s=0.0,
+    )
+
+
 class LiveRun:
     """The worker's live loop on a thread of its own, stopped at the end of the test."""
 
-    def __init__(self, engine: Engine, ws: BinanceStreamEmulator, markets: dict[str, Any]) -> None:
-        config = WorkerConfig(
-            venue="binance",
-            symbol=SYMBOL,
-            costs=BarCosts(fee_rate=0.001, slippage_bps=2.0),
-            timeframe="1s",
-            limits=PreTradeLimits.for_mode("paper"),
-            kill_switch_poll_s=0.0,
-        )
-        self.worker = Worker(config, engine, FixedStrategy(Flip()))
+    def __init__(
+        self,
+        engine: Engine,
+        ws: BinanceStreamEmulator,
+        markets: dict[str, Any],
+        *,
+        strategy: Strategy | None = None,
+        broker: CcxtBroker | None = None,
+    ) -> None:
+        config = _config("paper" if broker is None else "live")
+        self.worker = Worker(config, engine, FixedStrategy(strategy or Flip()), broker=broker)
         exchange = make_pro_exchange("binance", rest_base_url=ws.rest_base_url, ws_base_url=ws.ws_base_url)
         exchange.set_markets(markets)
         self.stream = LiveStream(
@@ -222,3 +253,64 @@ def test_a_venue_outage_with_refused_reconnects_and_5xx_is_held_through_and_trad
     assert [at for at in _no_tick_alerts(clean_tables) if at > down_from]
     assert live.stream.stats.reconnects >= 1
     _assert_traded_against_the_book(clean_tables)
+
+
+API_KEY, API_SECRET = "liveWorkerKey1", "liveWorkerSecret1"
+
+
+def _venue_account(rest: ExchangeEmulator) -> Any:
+    app: Any = rest.app("binance")
+    return app.accounts.account(API_KEY)
+
+
+def test_live_mode_trades_through_the_ccxt_broker_and_a_restart_reconciles_with_the_venue(
+    clean_tables: Engine, app_engine: Engine, shared_data: Path, rest: ExchangeEmulator, markets: dict[str, Any]
+) -> None:
+    rest.add_account(API_KEY, API_SECRET, {"USDT": 10_000})
+    connect = lambda: CcxtBroker.connect(API_KEY, API_SECRET, api_base_url=rest.base_url("binance"))  # noqa: E731
+    with (
+        BinanceStreamEmulator(shared_data, speed=1.0, rest_upstream=rest.base_url("binance")) as ws,
+        LiveRun(app_engine, ws, markets, strategy=LongFlat(), broker=connect()) as live,
+    ):
+        _wait_for_orders(clean_tables, 4, timeout=25)
+        live.finish()
+    account = _venue_account(rest)
+    with clean_tables.connect() as connection:
+        stored = connection.execute(
+            text("SELECT client_order_id, filled_quantity, status FROM trading.orders ORDER BY id")
+        ).all()
+        position = connection.execute(text("SELECT quantity FROM trading.positions")).scalar_one()
+    at_venue = {order.client_order_id: order for order in account.orders}
+    assert len(at_venue) == len(account.orders) == len(stored)  # one venue order per stored order, no more
+    for order_id, filled, status in stored:
+        venue_order = at_venue[venue_client_order_id(order_id)]
+        assert float(venue_order.executed_qty) == pytest.approx(float(filled), rel=1e-12)
+        assert status in ("filled", "canceled")
+    assert float(position) == pytest.approx(float(account.balance("NKN").free), rel=1e-12)
+
+    Worker(_config("live"), app_engine, FixedStrategy(LongFlat()), broker=connect()).open()  # reconciles: no error
+
+    decided = time.time_ns()  # the worker stored an order and died after sending it, before booking its fill
+    lost = Order(f"live-binance-{SYMBOL}-{decided}", SYMBOL, Side.BUY, 500.0, decided, 1.0)
+    worker = Worker(_config("live"), app_engine, FixedStrategy(LongFlat()), broker=connect())
+    worker.store.record_order(lost, OrderContext(strategy="long_flat"))
+    connect().submit(lost)
+    worker.open()  # settles it: the venue's fill is booked, nothing is sent twice
+    assert (
+        len(
+            [o for o in _venue_account(rest).orders if o.client_order_id == venue_client_order_id(lost.client_order_id)]
+        )
+        == 1
+    )
+    assert worker.store.order_state(lost.client_order_id) == ("filled", pytest.approx(500.0))
+
+    connect().exchange.create_order(SYMBOL, "market", "buy", 300.0)  # someone trades the account by hand
+    with pytest.raises(ReconciliationError, match="does not hold"):
+        Worker(_config("live"), app_engine, FixedStrategy(LongFlat()), broker=connect()).open()
+    with clean_tables.connect() as connection:
+        assert (
+            connection.execute(
+                text("SELECT count(*) FROM ops.alerts WHERE message LIKE 'reconciliation failed%'")
+            ).scalar_one()
+            == 1
+        )

@@ -318,7 +318,8 @@ def test_a_restart_judges_the_day_like_an_uninterrupted_run_under_a_binding_dail
 def test_a_ledger_that_does_not_add_up_stops_the_worker_before_it_trades_and_raises_an_alert(
     clean_tables: Engine, app_engine: Engine, real_bars: pd.DataFrame
 ) -> None:
-    from traider.execution.worker import ReconciliationError, reconcile_ledger
+    from traider.execution.reconcile import reconcile_ledger
+    from traider.execution.worker import ReconciliationError
 
     bars = _bars(real_bars)
     Worker(_config(), app_engine, FixedStrategy(EmaCrossover(10, 40, allow_short=True))).run(bars[:600])
@@ -326,7 +327,7 @@ def test_a_ledger_that_does_not_add_up_stops_the_worker_before_it_trades_and_rai
     orders_before = _counts(clean_tables)[0]
     with clean_tables.begin() as connection:  # a position no fill explains (a lost fill, a manual edit)
         connection.execute(text("UPDATE trading.positions SET quantity = quantity + 0.5 WHERE symbol = 'BTC/USDT'"))
-    with pytest.raises(ReconciliationError, match="BTC/USDT position .* but fills sum to"):
+    with pytest.raises(ReconciliationError, match=r"BTC/USDT position .* but fills sum to"):
         Worker(_config(), app_engine, FixedStrategy(EmaCrossover(10, 40, allow_short=True))).run(bars)
     assert _counts(clean_tables)[0] == orders_before
     with clean_tables.connect() as connection:
@@ -334,3 +335,28 @@ def test_a_ledger_that_does_not_add_up_stops_the_worker_before_it_trades_and_rai
             text("SELECT severity, message FROM ops.alerts WHERE message LIKE 'reconciliation failed%'")
         ).one()
     assert alert.severity == "critical"
+
+
+@pytest.mark.parametrize("var_limit", [1e-6, 0.5])
+def test_the_worker_feeds_var_with_the_daily_returns_it_has_seen(
+    clean_tables: Engine, app_engine: Engine, real_bars: pd.DataFrame, var_limit: float
+) -> None:
+    limits = dataclasses.replace(PreTradeLimits.for_mode("live_small"), var_limit_fraction=var_limit)
+    worker = Worker(
+        dataclasses.replace(_config(), limits=limits), app_engine, FixedStrategy(EmaCrossover(10, 40, allow_short=True))
+    )
+    summary = worker.run(_bars(real_bars))
+    returns = worker.daily_returns(["BTC/USDT"])
+    closes = real_bars["close"].groupby(real_bars.index.floor("D")).last().to_numpy()
+    assert returns[:, 0] == pytest.approx(closes[1:-1] / closes[:-2] - 1.0, rel=1e-12)  # full days only
+    with clean_tables.connect() as connection:
+        first_order = connection.execute(text("SELECT min(created_at) FROM trading.orders")).scalar()
+    unknown = [reason for reason in summary.refusals if "VaR unknown" in reason]
+    assert unknown  # the first two days carry no full-day return yet: no exposure is opened
+    if var_limit < 1e-3:
+        assert first_order is None
+        assert any(reason.startswith("one-day VaR") and "would exceed" in reason for reason in summary.refusals)
+    else:
+        assert first_order is not None
+        assert first_order >= real_bars.index[0].floor("D") + pd.Timedelta(days=2)
+        assert not any("would exceed" in reason for reason in summary.refusals)

@@ -81,7 +81,7 @@ def _ledger(engine: Engine) -> dict[str, object]:
             text("SELECT count(*) FROM (SELECT order_id FROM trading.fills GROUP BY order_id HAVING count(*) > 1) d")
         ).scalar_one()
         unfilled = connection.execute(
-            text("SELECT count(*) FROM trading.orders WHERE status NOT IN ('filled', 'cancelled', 'rejected')")
+            text("SELECT count(*) FROM trading.orders WHERE status IN ('new', 'open', 'partially_filled')")
         ).scalar_one()
     return {
         "orders": [tuple(row) for row in orders],

@@ -1,15 +1,16 @@
 """Append to and verify the hash-chained audit log in `audit.events`.
 
 The database's insert trigger assigns each row its position (`seq`), time, the previous row's
-hash and its own hash, computed as SHA-256 over `canonical_content`. `verify` recomputes every
-hash here, independently of the database's functions, and reports the first broken link.
+hash and its own hash, computed as SHA-256 over `canonical_content`; `audit.append_batch` does the
+same for many events in one call. `verify` recomputes every hash here, independently of the
+database's functions, and reports the first broken link.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -103,6 +104,30 @@ def append(
         },
     ).one()
     return AuditEvent(seq=row.seq, recorded_at=row.recorded_at, row_hash=row.row_hash)
+
+
+def append_batch(
+    connection: Connection, *, actor: str, events: Sequence[tuple[str, str, Mapping[str, Any] | None]]
+) -> int | None:
+    """Append (action, subject, payload) events in order in the caller's transaction; return the last `seq`.
+
+    One call to `audit.append_batch`: the chain is extended under one lock, exactly as appending the events
+    one at a time would. Returns None (and appends nothing) when `events` is empty.
+    """
+    if not events:
+        return None
+    # psycopg placeholders: the arrays travel in binary format (as text, quoting JSON is slow)
+    last: int = connection.exec_driver_sql(
+        "SELECT audit.append_batch(%(actor)b::text, %(actions)b::text[], %(subjects)b::text[], "
+        "%(payloads)b::text[]::jsonb[])",
+        {
+            "actor": actor,
+            "actions": [action for action, _, _ in events],
+            "subjects": [subject for _, subject, _ in events],
+            "payloads": [json.dumps(dict(payload or {}), sort_keys=True, default=str) for _, _, payload in events],
+        },
+    ).scalar_one()
+    return int(last)
 
 
 def verify(connection: Connection, *, batch_rows: int = 10_000) -> VerifyReport:

@@ -48,6 +48,19 @@ class Settings(BaseSettings):
             "is pointed at it. Unset: the real venues."
         ),
     )
+    live_trading: Literal["disabled", "enabled"] = Field(
+        default="disabled",
+        description=(
+            "`enabled` lets the execution worker send real orders through the live ccxt broker (it also needs "
+            "the Binance API key and secret). Anything else keeps it on paper."
+        ),
+    )
+    binance_api_key: SecretStr | None = Field(
+        default=None, description="Binance API key of the live broker (sent as X-MBX-APIKEY; never logged)."
+    )
+    binance_api_secret: SecretStr | None = Field(
+        default=None, description="Binance API secret the live broker signs its requests with (never logged)."
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         default="INFO", description="Log level of the command line and services."
     )

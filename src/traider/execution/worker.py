@@ -23,15 +23,18 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol, cast
 
+import numpy as np
+import numpy.typing as npt
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from traider.errors import TraiderError
+from traider.execution.broker import Broker
 from traider.execution.clock import utc_datetime
 from traider.execution.orders import Fill, Order
 from traider.execution.portfolio import Portfolio
@@ -50,6 +53,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 Mode = Literal["paper", "live"]
+MAX_RETURN_DAYS = 500  # daily closes kept for VaR and correlation
 
 
 class StrategyProvider(Protocol):
@@ -131,50 +135,11 @@ class ReconciliationError(TraiderError):
     """The stored orders, fills and positions disagree: the worker refuses to trade."""
 
 
-def reconcile_ledger(engine: Engine, mode: str, venue: str) -> list[str]:
-    """Return what does not add up in the stored ledger of one account (empty: it reconciles).
-
-    Paper trading reconciles against its own ledger: each position must equal the signed sum of its fills,
-    and no order may hold more fills than its quantity (a doubled fill).
-    """
-    with engine.connect() as connection:
-        rows = connection.execute(
-            text(
-                "WITH filled AS (SELECT f.symbol, sum(CASE f.side WHEN 'buy' THEN f.quantity ELSE -f.quantity END) "
-                "AS quantity FROM trading.fills f JOIN trading.orders o ON o.id = f.order_id "
-                "WHERE o.mode = :mode AND o.venue = :venue GROUP BY f.symbol) "
-                "SELECT coalesce(p.symbol, f.symbol) AS symbol, coalesce(p.quantity, 0) AS held, "
-                "coalesce(f.quantity, 0) AS filled FROM (SELECT symbol, quantity FROM trading.positions "
-                "WHERE mode = :mode AND venue = :venue) p FULL JOIN filled f ON f.symbol = p.symbol"
-            ),
-            {"mode": mode, "venue": venue},
-        ).all()
-        overfilled: list[str] = list(
-            connection.execute(
-                text(
-                    "SELECT o.client_order_id FROM trading.orders o JOIN trading.fills f ON f.order_id = o.id "
-                    "WHERE o.mode = :mode AND o.venue = :venue GROUP BY o.id, o.client_order_id, o.quantity "
-                    "HAVING sum(f.quantity) > o.quantity * (1 + 1e-9) LIMIT 5"
-                ),
-                {"mode": mode, "venue": venue},
-            )
-            .scalars()
-            .all()
-        )
-    problems = [
-        f"{row.symbol} position {float(row.held):.12g} but fills sum to {float(row.filled):.12g}"
-        for row in rows
-        if abs(float(row.held) - float(row.filled)) > 1e-9 * max(1.0, abs(float(row.filled)))
-    ]
-    problems += [f"order {order_id} has more fills than its quantity" for order_id in overfilled]
-    return problems
-
-
 class Persistence:
     """The session listener that writes orders and fills through the store (exactly once)."""
 
-    def __init__(self, store: TradingStore, summary: WorkerSummary) -> None:
-        self.store, self.summary = store, summary
+    def __init__(self, store: TradingStore, summary: WorkerSummary, fee_currency: str = "USD") -> None:
+        self.store, self.summary, self.fee_currency = store, summary, fee_currency
         self.context = OrderContext(strategy="unknown")
 
     def on_order(self, order: Order) -> bool:
@@ -190,7 +155,7 @@ class Persistence:
 
     def on_fill(self, order: Order, fill: Fill | None) -> None:
         """Store the fill and close the rest of the order (paper orders are immediate-or-cancel)."""
-        if fill is not None and self.store.record_fill(fill):
+        if fill is not None and self.store.record_fill(fill, fee_currency=self.fee_currency):
             self.summary.fills += 1
         if fill is None or fill.quantity < order.quantity:
             self.store.cancel_unfilled(order.client_order_id, "immediate-or-cancel remainder")
@@ -206,8 +171,11 @@ class Worker:
         provider: StrategyProvider,
         *,
         history: int = 2_000,
+        broker: Broker | None = None,
     ) -> None:
-        self.config, self.engine, self.provider = config, engine, provider
+        if config.mode == "live" and broker is None:
+            raise ValueError("a live worker needs the live broker (make_live_broker)")
+        self.config, self.engine, self.provider, self.broker = config, engine, provider, broker
         self.store = TradingStore(engine, mode=config.mode, venue=config.venue, actor=config.component)
         self.summary = WorkerSummary()
         self.last_heartbeat = time.monotonic()
@@ -301,6 +269,8 @@ class Worker:
         """
         config, store = self.config, self.store
         self._history.clear()
+        self._day_closes: dict[int, float] = {}
+        self._returns_days, self._returns = -1, np.empty((0, 1))
         self._kill_switch, self._refusals_seen = None, 0
         quote = quote_currency(config.symbol)
         if store.cash(quote) is None:
@@ -310,7 +280,7 @@ class Worker:
         held = positions[config.symbol].quantity if config.symbol in positions else 0.0
         portfolio = Portfolio(cash=max(store.cash(quote) or 0.0, 1e-9), positions={config.symbol: held})
         strategy, self._version = self.provider.current()
-        self._persistence = Persistence(store, self.summary)
+        self._persistence = Persistence(store, self.summary, fee_currency=quote)
         self._persistence.context = OrderContext(strategy=strategy.name, model_version=self._version)
         session = TradingSession(
             SessionConfig(
@@ -318,7 +288,8 @@ class Worker:
             ),
             strategy,
             risk=RiskEngine(),
-            pretrade=PreTradeRisk(config.limits),
+            pretrade=PreTradeRisk(config.limits, returns=self.daily_returns),
+            broker=self.broker,
             portfolio=portfolio,
             listener=self._persistence,
         )
@@ -339,6 +310,9 @@ class Worker:
         session, config = self.session, self.config
         now = bar.ts + config.bar_length_ns
         self._history.append(bar)
+        self._day_closes[bar.ts // DAY_NS] = bar.close
+        if len(self._day_closes) > MAX_RETURN_DAYS:
+            del self._day_closes[next(iter(self._day_closes))]
         if self._resume_after is not None and bar.ts <= self._resume_after:
             session.trading = False
             session.on_bar_close(now, bar)
@@ -358,6 +332,21 @@ class Worker:
             session.on_bar_close(now, bar)
             self._finish_bar(session, bar, self._version)
 
+    def daily_returns(self, names: Sequence[str]) -> npt.NDArray[np.float64]:
+        """Return days × assets of daily close-to-close returns from the bars seen so far (for VaR and correlation).
+
+        Only bars the worker has already seen count (no look-ahead in a replay); a day's close is its last bar's
+        close, and the current day (still open) is left out. The worker trades one symbol: any other name has no
+        history here and yields no rows. The array is rebuilt only when a day has ended.
+        """
+        if list(names) != [self.config.symbol]:
+            return np.empty((0, len(names)), dtype=np.float64)
+        if self._returns_days != len(self._day_closes):
+            closes = np.fromiter(self._day_closes.values(), dtype=np.float64)[:-1]  # full days only
+            self._returns = (closes[1:] / closes[:-1] - 1.0).reshape(-1, 1) if len(closes) > 1 else np.empty((0, 1))
+            self._returns_days = len(self._day_closes)
+        return self._returns
+
     def close(self) -> WorkerSummary:
         """Report the run: equity at the last mark, refusals, and a final heartbeat."""
         session, config = self.session, self.config
@@ -369,11 +358,17 @@ class Worker:
         return self.summary
 
     def _reconcile(self) -> None:
-        """Check the stored ledger adds up before trading: positions equal the sum of fills, no order half-done."""
+        """Check the ledger before trading (paper: against itself; live: against the venue), or refuse and alert."""
         from traider.alerts.dispatch import raise_alert
         from traider.alerts.model import Alert
+        from traider.execution.reconcile import VenueBroker, reconcile_ledger, reconcile_with_venue
 
-        problems = reconcile_ledger(self.engine, self.config.mode, self.config.venue)
+        config = self.config
+        if self.broker is not None and config.mode == "live":
+            venue = cast(VenueBroker, self.broker)  # a live broker also answers what the venue holds
+            problems = reconcile_with_venue(self.store, venue, config.symbol, quote_currency(config.symbol))
+        else:
+            problems = reconcile_ledger(self.engine, config.mode, config.venue)
         if not problems:
             return
         component = self.config.component

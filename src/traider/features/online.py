@@ -14,12 +14,20 @@ model it mirrors. The rules they share:
   re-derives alpha from a centre of mass). Recursions start at the first bar; warm-up values are hidden.
 - A feature is NaN (NULL in the database) until the series has the bars it needs, and where it is
   undefined (a zero denominator).
+- A statistic over a window of the last n bars is recomputed from the window's values (exactly rounded
+  sums, as the database recomputes each window frame), never from running sums that drift.
+
+Each bar-feature rule is one function of one bar's inputs (after `bar_features`), with the parameters and
+warm-ups as constants: `bar_features` applies them to a whole series (the reference the dbt parity test
+holds), `traider.features.streaming.StreamingBarFeatures` bar by bar for the live worker.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -45,6 +53,29 @@ ORDER_FLOW_FEATURES = ("trade_count", "buy_volume", "sell_volume", "order_flow_i
 BOOK_FEATURES = ("best_bid", "best_ask", "spread_bps", "depth_imbalance_5", "microprice")
 _UNITS = {"m": 60, "h": 3600, "d": 86400}
 
+# The parameters of the bar features (their names carry them too).
+VOLATILITY_WINDOW = 24  # realised_vol_24: log returns
+RSI_PERIOD = 14
+MACD_FAST, MACD_SLOW, MACD_SIGNAL = 12, 26, 9
+BOLLINGER_WINDOW, BOLLINGER_WIDTH = 20, 2.0
+ATR_PERIOD = 14
+RATIO_SPANS = (12, 26, 50)  # ema_ratio_n
+FIRST_BAR_INDEX: Mapping[str, int] = MappingProxyType(
+    {  # the first bar_index at which each bar feature has a value; NaN before it (the warm-up)
+        "bar_index": 0,
+        "log_return": 1,
+        "realised_vol_24": VOLATILITY_WINDOW,  # 24 log returns, the first one at bar 1
+        "rsi_14": RSI_PERIOD,
+        "macd_line": MACD_SLOW - 1,
+        "macd_signal": MACD_SLOW + MACD_SIGNAL - 2,
+        "macd_hist": MACD_SLOW + MACD_SIGNAL - 2,
+        "bollinger_pctb_20": BOLLINGER_WINDOW - 1,
+        "atr_14": ATR_PERIOD,
+        **{f"ema_ratio_{span}": span - 1 for span in RATIO_SPANS},
+    }
+)
+NAN = math.nan
+
 
 @dataclass
 class Ema:
@@ -68,8 +99,12 @@ def ema(values: pd.Series, alpha: float) -> pd.Series:
     """Return the EMA of `values` with smoothing `alpha`, seeded by the first value, NaN skipped (intermediate.ema)."""
     import pandas as pd
 
-    state = Ema(alpha)
-    return pd.Series([state.update(float(value)) for value in values.to_numpy(dtype="float64")], index=values.index)
+    return pd.Series(_ema_path(values.to_numpy(dtype="float64").tolist(), alpha), index=values.index)
+
+
+def _ema_path(values: Sequence[float], alpha: float) -> list[float]:
+    update = Ema(alpha).update
+    return [update(value) for value in values]
 
 
 def span_alpha(span: int) -> float:
@@ -92,44 +127,142 @@ def bar_features(bars: pd.DataFrame) -> pd.DataFrame:
     - atr_14 = Wilder EMA (alpha 1/14) of the true range max(high - low, |high - close_{t-1}|,
       |low - close_{t-1}|) from bar 1 on (bar_index >= 14);
     - ema_ratio_n = close / EMA_n(close) for n = 12, 26, 50 (bar_index >= n - 1).
+
+    The whole series at once, from the one-bar rules below; `traider.features.streaming.StreamingBarFeatures`
+    gives the same values bar by bar.
     """
     import numpy as np
     import pandas as pd
 
-    close, high, low = (bars[column].astype("float64") for column in ("close", "high", "low"))
-    index = pd.Series(np.arange(len(bars), dtype="int64"), index=bars.index)
-    previous = close.shift(1)
-    change = close - previous
-    gains, losses = change.clip(lower=0.0), (previous - close).clip(lower=0.0)
-    true_range = pd.concat([high - low, (high - previous).abs(), (low - previous).abs()], axis=1).max(axis=1)
-    true_range = true_range.where(previous.notna())
-    log_return = pd.Series(np.log((close / previous).to_numpy()), index=bars.index)
-    ema_12, ema_26, ema_50 = (ema(close, span_alpha(span)) for span in (12, 26, 50))
-    signal = ema(ema_12 - ema_26, span_alpha(9))
-    average_gain, average_loss = ema(gains, 1 / 14), ema(losses, 1 / 14)
-    mean_20 = close.rolling(20).mean()
-    deviation_20 = close.rolling(20).std(ddof=0)
-    lower, upper = mean_20 - 2 * deviation_20, mean_20 + 2 * deviation_20
+    high, low, close = (bars[column].to_numpy(dtype="float64").tolist() for column in ("high", "low", "close"))
+    previous = [NAN, *close[:-1]]
+    returns = list(map(log_return, previous, close))
+    gains, losses = zip(*map(gain_and_loss, previous, close), strict=True) if close else ((), ())
+    emas = {span: _ema_path(close, span_alpha(span)) for span in {MACD_FAST, MACD_SLOW, *RATIO_SPANS}}
+    macd = [fast - slow for fast, slow in zip(emas[MACD_FAST], emas[MACD_SLOW], strict=True)]
+    signal = _ema_path(macd, span_alpha(MACD_SIGNAL))
+    average_gain, average_loss = _ema_path(gains, 1 / RSI_PERIOD), _ema_path(losses, 1 / RSI_PERIOD)
     features = pd.DataFrame(
         {
-            "bar_index": index,
-            "log_return": log_return,
-            "realised_vol_24": log_return.rolling(24).std(ddof=1).where(index >= 24),
-            "rsi_14": (100 * average_gain / (average_gain + average_loss)).where(
-                (index >= 14) & (average_gain + average_loss > 0)
+            "bar_index": np.arange(len(close), dtype="int64"),
+            "log_return": returns,
+            "realised_vol_24": _rolling(returns, VOLATILITY_WINDOW, sample_std),
+            "rsi_14": list(map(relative_strength_index, average_gain, average_loss)),
+            "macd_line": macd,
+            "macd_signal": signal,
+            "macd_hist": [line - value for line, value in zip(macd, signal, strict=True)],
+            "bollinger_pctb_20": list(
+                map(
+                    percent_b,
+                    close,
+                    _rolling(close, BOLLINGER_WINDOW, window_mean),
+                    _rolling(close, BOLLINGER_WINDOW, population_std),
+                )
             ),
-            "macd_line": (ema_12 - ema_26).where(index >= 25),
-            "macd_signal": signal.where(index >= 33),
-            "macd_hist": ((ema_12 - ema_26) - signal).where(index >= 33),
-            "bollinger_pctb_20": ((close - lower) / (upper - lower)).where((index >= 19) & (deviation_20 > 0)),
-            "atr_14": ema(true_range, 1 / 14).where(index >= 14),
-            "ema_ratio_12": (close / ema_12).where(index >= 11),
-            "ema_ratio_26": (close / ema_26).where(index >= 25),
-            "ema_ratio_50": (close / ema_50).where(index >= 49),
+            "atr_14": _ema_path(list(map(true_range, high, low, previous)), 1 / ATR_PERIOD),
+            **{f"ema_ratio_{span}": list(map(quotient, close, emas[span])) for span in RATIO_SPANS},
         },
         index=bars.index,
     )
-    return features.astype({column: "float64" for column in BAR_FEATURES if column != "bar_index"})
+    features = features.astype({column: "float64" for column in BAR_FEATURES if column != "bar_index"})
+    for column, first in FIRST_BAR_INDEX.items():
+        if first:
+            features[column] = features[column].where(features["bar_index"] >= first)
+    return features
+
+
+def _rolling(values: Sequence[float], window: int, statistic: Callable[[Sequence[float]], float]) -> list[float]:
+    """`statistic` of each full window of `window` values ending at each position (NaN before the first)."""
+    return [NAN] * min(window - 1, len(values)) + [
+        statistic(values[end - window : end]) for end in range(window, len(values) + 1)
+    ]
+
+
+# The one-bar rules of the bar features, shared by `bar_features` and `traider.features.streaming`.
+
+
+def quotient(numerator: float, denominator: float) -> float:
+    """Return numerator / denominator divided as numpy and SQL floats divide (±inf or NaN for a zero denominator)."""
+    try:
+        return numerator / denominator
+    except ZeroDivisionError:
+        if numerator == 0 or math.isnan(numerator):
+            return NAN
+        return math.copysign(math.inf, numerator) * math.copysign(1.0, denominator)
+
+
+def log_return(previous: float, close: float) -> float:
+    """Return ln(close / previous): NaN without a previous close."""
+    ratio = quotient(close, previous)
+    if ratio > 0:
+        return math.log(ratio)
+    return -math.inf if ratio == 0 else NAN
+
+
+def gain_and_loss(previous: float, close: float) -> tuple[float, float]:
+    """Return the rise max(close - previous, 0) and the fall max(previous - close, 0): NaN without a previous close."""
+    rise, fall = close - previous, previous - close
+    if math.isnan(rise):
+        return NAN, NAN
+    return (rise if rise > 0 else 0.0), (fall if fall > 0 else 0.0)
+
+
+def true_range(high: float, low: float, previous: float) -> float:
+    """Return max(high - low, |high - previous|, |low - previous|), NaN terms ignored: NaN without a previous close."""
+    if math.isnan(previous):
+        return NAN
+    terms = [term for term in (high - low, abs(high - previous), abs(low - previous)) if not math.isnan(term)]
+    return max(terms) if terms else NAN
+
+
+def relative_strength_index(average_gain: float, average_loss: float) -> float:
+    """Return 100 * G / (G + L): NaN when G + L is 0 (or unknown)."""
+    total = average_gain + average_loss
+    return 100 * average_gain / total if total > 0 else NAN
+
+
+def percent_b(close: float, mean: float, deviation: float) -> float:
+    """Return (close - lower) / (upper - lower) with the bands mean ± 2 deviation: NaN when the deviation is 0."""
+    if not deviation > 0:
+        return NAN
+    lower, upper = mean - BOLLINGER_WIDTH * deviation, mean + BOLLINGER_WIDTH * deviation
+    return quotient(close - lower, upper - lower)
+
+
+def window_mean(values: Sequence[float]) -> float:
+    """Return the mean of a window's values from their exactly rounded sum (NaN if one is NaN)."""
+    try:
+        return math.fsum(values) / len(values)
+    except ValueError:  # inf - inf
+        return NAN
+
+
+def window_std(values: Sequence[float], ddof: int) -> float:
+    """Return the standard deviation of a window's values (ddof 0: population, 1: sample), NaN if one is NaN.
+
+    Two passes over the values with exactly rounded sums, exactly 0 when they are all equal: stable where
+    pandas' running `rolling().std()` drifts (by up to ~1e-8 relative on real closes).
+    """
+    count = len(values)
+    if count <= ddof or math.isnan(first := values[0]):
+        return NAN
+    if values.count(first) == count:
+        return 0.0
+    mean = window_mean(values)
+    try:
+        return math.sqrt(math.fsum([(value - mean) * (value - mean) for value in values]) / (count - ddof))
+    except ValueError:  # inf - inf
+        return NAN
+
+
+def population_std(values: Sequence[float]) -> float:
+    """Return the population standard deviation of a window (σ20 of the Bollinger bands)."""
+    return window_std(values, 0)
+
+
+def sample_std(values: Sequence[float]) -> float:
+    """Return the sample standard deviation of a window (realised_vol_24)."""
+    return window_std(values, 1)
 
 
 def timeframe_seconds(timeframe: str) -> int:

@@ -176,22 +176,24 @@ class PreTradeRisk:
 
     def _portfolio_limits(self, symbol: str, after: float, state: PortfolioState) -> str | None:
         limits = self.limits
-        if self.returns is None or (limits.var_limit_fraction is None and limits.max_correlation is None):
-            return None
         positions = {**state.positions, symbol: after}
         names = sorted(name for name, value in positions.items() if value != 0.0)
-        if not names:
+        opening = state.positions.get(symbol, 0.0) == 0.0
+        check_var = limits.var_limit_fraction is not None and bool(names)
+        check_correlation = limits.max_correlation is not None and opening and len(names) > 1
+        if self.returns is None or not (check_var or check_correlation):
             return None
         history = np.asarray(self.returns(names), dtype=np.float64)
         values = np.asarray([positions[name] for name in names], dtype=np.float64)
-        if limits.var_limit_fraction is not None:
+        if limits.var_limit_fraction is not None and check_var:
+            if history.shape[0] < 2:
+                return f"one-day VaR unknown ({history.shape[0]} days of returns, need 2 or more): no new exposure"
             var = max(historical_var(values, history, limits.var_confidence),
                       parametric_var(values, history, limits.var_confidence))  # fmt: skip
             limit = limits.var_limit_fraction * state.capital
             if var > limit:
                 return f"one-day VaR {var:,.2f} would exceed the limit {limit:,.2f}"
-        opening = state.positions.get(symbol, 0.0) == 0.0
-        if limits.max_correlation is not None and opening and len(names) > 1:
+        if limits.max_correlation is not None and check_correlation:
             correlation = max_abs_correlation(history, np.ones(len(names), dtype=bool))
             if correlation > limits.max_correlation:
                 return f"{symbol}: correlation {correlation:.2f} with a held asset exceeds {limits.max_correlation:.2f}"

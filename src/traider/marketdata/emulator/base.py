@@ -4,18 +4,25 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
 
 
 @dataclass(frozen=True)
 class Request:
-    """One HTTP request, with the path relative to the venue's base URL and the query as a flat dict."""
+    """One HTTP request, with the path relative to the venue's base URL and the query as a flat dict.
+
+    `query` also holds the parameters of a form-encoded body; `headers` have lower-case names; `raw_query`
+    and `raw_body` are the query string and body as sent (what a signed venue request is signed over).
+    """
 
     method: str
     path: str
     query: Mapping[str, str] = field(default_factory=dict)
     params: Mapping[str, str] = field(default_factory=dict)
+    headers: Mapping[str, str] = field(default_factory=dict)
+    raw_query: str = ""
+    raw_body: str = ""
 
     def text(self, name: str, default: str | None = None) -> str | None:
         """Return a query parameter, or `default`."""
@@ -71,7 +78,7 @@ class VenueApp:
         for method, template, handler in self._routes:
             params = _match(template, segments)
             if method == request.method and params is not None:
-                bound = Request(request.method, request.path, request.query, params)
+                bound = replace(request, params=params)
                 try:
                     return Reply(200, handler(bound))
                 except ApiError as error:

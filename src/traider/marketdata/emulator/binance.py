@@ -12,6 +12,7 @@ Routes ("recorded": the venue's own payload, served as recorded; "derived": buil
 - fapi/v1/fundingRate, derived: freqtrade's XRPUSDT funding rates, mark price = close of the previous 8h
   mark-price candle.
 - {api/v3,fapi/v1,dapi/v1}/time, derived: the emulator's clock.
+- Signed spot trading (api/v3 order, openOrders, myTrades, account), derived: `binance_account` (`accounts`).
 
 Selection follows the real API: with startTime the first `limit` rows from it (up to endTime), else the
 newest `limit` rows up to endTime; aggTrades refuses a startTime-endTime span above one hour.
@@ -26,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from traider.marketdata.emulator.base import ApiError, Request, VenueApp, bounded_limit, now_ms
+from traider.marketdata.emulator.binance_account import BinanceAccounts
 from traider.marketdata.emulator.data import (
     CRYPTOFEED,
     Candle,
@@ -81,6 +83,10 @@ class BinanceApp(VenueApp):
         )
         self.route("GET", "api/v3/ticker/24hr", self._ticker)
         self.route("GET", "fapi/v1/fundingRate", self._funding_rate)
+        self.accounts = BinanceAccounts(
+            self._info["spot"]["symbols"], lambda market_id: self._books.get(("spot", market_id))
+        )
+        self.accounts.register(self)
 
     def error_body(self, error: ApiError) -> Any:
         """Return Binance's {"code", "msg"} error body."""

@@ -4,6 +4,9 @@
         exchange = ccxt.binance({"urls": {"api": rewritten_to(emu.base_url("binance"))}})
         emu.inject(venue="binance", kind="429", count=2)
 
+Binance's signed spot trading endpoints are served for the accounts given as `accounts={api key: secret}` or
+added with `add_account` (see `binance_account`).
+
 Each venue lives under its own prefix (`/binance`, `/binanceusdm`, `/bybit`, `/kraken`, `/coinbase`), so a
 ccxt URL is rewritten by replacing its scheme and host with `base_url(venue)` and keeping its path.
 Unknown paths answer 404 naming the path. Every request is logged (`requests`) with its answer.
@@ -15,7 +18,7 @@ import json
 import socket
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
@@ -55,7 +58,13 @@ class ExchangeEmulator:
     """A context manager running the emulator in a background thread on a free loopback port."""
 
     def __init__(
-        self, data_dir: Path | None = None, *, venues: Iterable[str] = VENUES, host: str = "127.0.0.1", port: int = 0
+        self,
+        data_dir: Path | None = None,
+        *,
+        venues: Iterable[str] = VENUES,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        accounts: Mapping[str, str] | None = None,
     ) -> None:
         if host not in LOOPBACK:
             raise ValueError(f"the emulator only listens on loopback, not {host!r}")
@@ -70,6 +79,9 @@ class ExchangeEmulator:
         self._apps: dict[str, VenueApp] = {}
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
+        self._accounts: dict[str, tuple[str, dict[str, str]]] = {
+            key: (secret, {}) for key, secret in (accounts or {}).items()
+        }
 
     def __enter__(self) -> Self:
         self.start()
@@ -85,6 +97,8 @@ class ExchangeEmulator:
         if not self.data_dir.is_dir():
             raise FileNotFoundError(f"shared market data not found at {self.data_dir} (set TRAIDER_SHARED_DATA)")
         self._apps = build_apps(self.data_dir, self._venues)
+        for api_key, (secret, balances) in self._accounts.items():
+            self._open_account(api_key, secret, balances)
         server = ThreadingHTTPServer((self._host, self._port), _handler_class(self))
         server.daemon_threads = True
         server.block_on_close = False
@@ -162,6 +176,18 @@ class ExchangeEmulator:
         app: Any = self._apps[venue]
         app.load_klines(section, market_id, timeframe, candles)
 
+    def add_account(self, api_key: str, secret: str, balances: Mapping[str, float | str] | None = None) -> None:
+        """Open a Binance spot account (its API key, HMAC secret and starting balances); kept across restarts."""
+        self._accounts[api_key] = (secret, {asset: str(amount) for asset, amount in (balances or {}).items()})
+        if self._apps:
+            self._open_account(api_key, secret, self._accounts[api_key][1])
+
+    def _open_account(self, api_key: str, secret: str, balances: Mapping[str, str]) -> None:
+        app: Any = self._apps.get("binance")
+        if app is None:
+            raise ValueError("accounts need the binance venue, which is not served")
+        app.accounts.open(api_key, secret, balances)
+
     def serves(self, venue: str) -> bool:
         """Return True when the venue is being served."""
         return venue in self._apps
@@ -213,8 +239,9 @@ class _EmulatorHandler(BaseHTTPRequestHandler):
         venue, _, rest = parts.path.lstrip("/").partition("/")
         query = dict(parse_qsl(parts.query, keep_blank_values=True))
         length = int(self.headers.get("Content-Length") or 0)
-        if length:
-            self.rfile.read(length)
+        sent = self.rfile.read(length).decode("utf-8", "replace") if length else ""
+        if sent and "x-www-form-urlencoded" in (self.headers.get("Content-Type") or ""):
+            query |= dict(parse_qsl(sent, keep_blank_values=True))
         if not self.emu.serves(venue):
             self._record(venue, rest, query, 404, None)
             self._send(404, json.dumps({"error": f"emulator: unknown venue in path {parts.path}"}).encode())
@@ -235,7 +262,9 @@ class _EmulatorHandler(BaseHTTPRequestHandler):
             self._record(venue, rest, query, fault.status, kind)
             self._send(fault.status, b"Service Temporarily Unavailable", content_type="text/plain")
             return
-        reply = self.emu.answer(venue, Request(self.command, "/" + rest, query))
+        headers = {name.lower(): value for name, value in self.headers.items()}
+        request = Request(self.command, "/" + rest, query, headers=headers, raw_query=parts.query, raw_body=sent)
+        reply = self.emu.answer(venue, request)
         body = json.dumps(reply.body, separators=(",", ":")).encode()
         if kind is FaultKind.TRUNCATED_JSON:
             body = body[: max(1, len(body) // 2)]
