@@ -44,6 +44,7 @@ CLEANABLE_TABLES = (
     "ops.quarantine",
     "ops.alerts",
     "ops.heartbeats",
+    "ops.live_replays",
 )
 
 

@@ -1,16 +1,20 @@
-"""`traider worker`: the always-on execution worker (paper trading over stored bars; live is not built yet)."""
+"""`traider worker`: the always-on execution worker (paper or live; stored bars replayed, or a live feed)."""
 
 from __future__ import annotations
 
 import signal
 import threading
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from functools import partial
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from traider.cli.context import console, load_settings
 from traider.errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from traider.execution.worker import StrategyProvider
 
 
 def worker(
@@ -18,8 +22,21 @@ def worker(
     symbol: Annotated[str, typer.Option("--symbol", help="Market to trade, e.g. BTC/USDT.")],
     timeframe: Annotated[str, typer.Option("--timeframe", help="Bar size the strategy trades on.")] = "1h",
     mode: Annotated[
-        str, typer.Option("--mode", help="paper (simulated fills on stored or simulated bars) or live.")
-    ] = ("paper"),
+        str,
+        typer.Option(
+            "--mode",
+            help="paper (simulated fills) or live (real orders through the ccxt broker: needs TRAIDER_LIVE_TRADING="
+            "enabled and the venue's API key and secret).",
+        ),
+    ] = "paper",
+    feed: Annotated[
+        str,
+        typer.Option(
+            "--feed",
+            help="stored (replay the bars in market.ohlcv; paper only) or live (the venue's websocket: bars built "
+            "from its ticks on the wall clock, warmed up on the stored bars). Default: stored for paper, else live.",
+        ),
+    ] = "",
     model: Annotated[str, typer.Option("--model", help="Registered model to trade (its --alias version).")] = "",
     alias: Annotated[str, typer.Option("--alias", help="MLflow alias to follow.")] = "production",
     strategy: Annotated[str, typer.Option("--strategy", help="A rule strategy instead of a model.")] = "",
@@ -46,49 +63,46 @@ def worker(
     from traider.db.engine import application_engine
     from traider.execution.health import HealthServer
     from traider.execution.telemetry import configure_tracing
-    from traider.execution.worker import FixedStrategy, StrategyProvider, Worker, WorkerConfig, stored_bars
+    from traider.execution.worker import Worker, WorkerConfig, stored_bars
     from traider.risk.pretrade import PreTradeLimits
 
-    if mode == "live":
-        raise ConfigurationError("live trading is not available yet: run --mode paper")
-    if mode != "paper":
-        raise ConfigurationError(f"--mode {mode!r}: choose paper or live")
-    if bool(model) == bool(strategy):
-        raise ConfigurationError("name exactly one of --model (a registered model) or --strategy (a rule strategy)")
-    if tracing not in ("none", "console", "otlp"):
-        raise ConfigurationError(f"--tracing {tracing!r}: choose none, console or otlp")
+    feed = _check_choices(mode, feed, model, strategy, tracing)
     settings = load_settings()
+    broker = None
+    if mode == "live":
+        from traider.execution.ccxt_broker import make_live_broker
+
+        broker = make_live_broker(settings)  # refuses unless live trading is enabled and the keys are set
     engine = application_engine(settings)
     configure_tracing(tracing)  # type: ignore[arg-type]
-    provider: StrategyProvider
-    if model:
-        from traider.ml.serving import MlflowModelProvider
-
-        provider = MlflowModelProvider(model, alias, poll_s=poll)
-    else:
-        from traider.cli.backtest import _pair
-        from traider.strategies.registry import make_strategy
-
-        provider = FixedStrategy(make_strategy(strategy, dict(_pair(item) for item in (param or []))))
+    provider = _provider(model, alias, poll, strategy, param or [])
     costs = BarCosts.from_cost_model(CostModel(venue=venue, market_type=market_type), slippage_bps=slippage_bps)
     config = WorkerConfig(
         venue=venue,
         symbol=symbol,
         costs=costs,
         timeframe=timeframe,
-        mode="paper",
+        mode="paper" if mode == "paper" else "live",
         initial_cash=cash,
-        limits=PreTradeLimits.for_mode("paper"),
+        limits=PreTradeLimits.for_mode("paper" if mode == "paper" else "live_small"),
         pace_s=pace,
     )
-    running = Worker(config, engine, provider)
+    running = Worker(config, engine, provider, broker=broker)
     stop = threading.Event()
     for number in (signal.SIGINT, signal.SIGTERM):
         signal.signal(number, lambda *_: stop.set())
     health = HealthServer(running.status, port=health_port).start() if health_port else None
     try:
-        start, end = _date(since), _date(until)
-        summary = running.run_resilient(lambda: stored_bars(engine, venue, symbol, timeframe, start, end), stop)
+        bars = partial(stored_bars, engine, venue, symbol, timeframe, _date(since), _date(until))
+        if feed == "stored":
+            summary = running.run_resilient(bars, stop)
+        else:
+            import asyncio
+
+            from traider.execution.live_feed import make_live_stream, run_live
+
+            stream = make_live_stream(settings, engine, venue, symbol)
+            summary = asyncio.run(run_live(running, stream, stop, warmup=bars()))
     finally:
         if health is not None:
             health.stop()
@@ -97,6 +111,35 @@ def worker(
         f"{summary.orders} orders, {summary.fills} fills, equity {summary.equity:,.2f}, "
         f"{len(summary.refusals)} risk refusals, {summary.model_swaps} model swaps"
     )
+
+
+def _check_choices(mode: str, feed: str, model: str, strategy: str, tracing: str) -> str:
+    """Refuse inconsistent options with one line each; return the feed (its default follows the mode)."""
+    if mode not in ("paper", "live"):
+        raise ConfigurationError(f"--mode {mode!r}: choose paper or live")
+    feed = feed or ("stored" if mode == "paper" else "live")
+    if feed not in ("stored", "live"):
+        raise ConfigurationError(f"--feed {feed!r}: choose stored or live")
+    if mode == "live" and feed != "live":
+        raise ConfigurationError("--mode live trades on the live feed only (drop --feed stored)")
+    if bool(model) == bool(strategy):
+        raise ConfigurationError("name exactly one of --model (a registered model) or --strategy (a rule strategy)")
+    if tracing not in ("none", "console", "otlp"):
+        raise ConfigurationError(f"--tracing {tracing!r}: choose none, console or otlp")
+    return feed
+
+
+def _provider(model: str, alias: str, poll: float, strategy: str, params: list[str]) -> StrategyProvider:
+    """Return the model under its MLflow alias, or the named rule strategy with its parameters."""
+    if model:
+        from traider.ml.serving import MlflowModelProvider
+
+        return MlflowModelProvider(model, alias, poll_s=poll)
+    from traider.cli.backtest import _pair
+    from traider.execution.worker import FixedStrategy
+    from traider.strategies.registry import make_strategy
+
+    return FixedStrategy(make_strategy(strategy, dict(_pair(item) for item in params)))
 
 
 def _date(value: str) -> Any:

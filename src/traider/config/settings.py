@@ -48,6 +48,13 @@ class Settings(BaseSettings):
             "is pointed at it. Unset: the real venues."
         ),
     )
+    exchange_stream_emulator_url: str | None = Field(
+        default=None,
+        description=(
+            "Base URL of the local Binance market-stream emulator (http://127.0.0.1:PORT, printed by "
+            "`python -m traider.marketdata.emulator --streams`); when set, the worker's live feed streams from it."
+        ),
+    )
     live_trading: Literal["disabled", "enabled"] = Field(
         default="disabled",
         description=(

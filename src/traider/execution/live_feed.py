@@ -20,10 +20,11 @@ import asyncio
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from traider.errors import ConfigurationError
 from traider.execution.session import BookUpdate
 from traider.marketdata.records import BookSnapshot, Trade
 from traider.strategies.base import Bar
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
     from traider.alerts.model import Alert
+    from traider.config.settings import Settings
     from traider.execution.worker import Worker, WorkerSummary
     from traider.marketdata.live import LiveStream
 
@@ -108,9 +110,14 @@ async def run_live(
     *,
     latency_alert_s: float = DEFAULT_LATENCY_ALERT_S,
     clock: Callable[[], int] = time.time_ns,
+    warmup: Iterable[Bar] = (),
 ) -> WorkerSummary:
-    """Trade the worker's symbol on `stream`'s ticks until `stop` is set; return the run's summary."""
+    """Trade the worker's symbol on `stream`'s ticks until `stop` is set; return the run's summary.
+
+    `warmup` (closed bars, oldest first, e.g. the stored ones) only brings the strategy up to date first.
+    """
     session = worker.open()
+    worker.warm(warmup)
     symbol = worker.config.symbol
     bars = TickBars(worker.config.bar_length_ns)
     last_tick: int | None = None
@@ -150,3 +157,22 @@ def store_alerts(engine: Engine) -> Callable[[Alert], object]:
         return raise_alert(engine, alert)
 
     return on_alert
+
+
+def make_live_stream(settings: Settings, engine: Engine, venue: str, symbol: str) -> LiveStream:
+    """Return the live stream of one symbol: trades and books from the venue's ccxt.pro websocket (or from the
+    stream emulator when TRAIDER_EXCHANGE_STREAM_EMULATOR_URL is set), alerts stored and dispatched."""
+    from traider.marketdata.live import LiveStream
+    from traider.marketdata.live_exchange import make_pro_exchange
+
+    emulator = settings.exchange_stream_emulator_url
+    if emulator is not None:
+        if venue != "binance":
+            raise ConfigurationError(f"the stream emulator replays Binance only, not {venue!r}")
+        base = emulator.rstrip("/")
+        exchange = make_pro_exchange(
+            venue, rest_base_url=f"{base}/binance", ws_base_url="ws" + base.removeprefix("http") + "/binance/stream"
+        )
+    else:
+        exchange = make_pro_exchange(venue)
+    return LiveStream(exchange, [symbol], venue=venue, on_alert=store_alerts(engine))

@@ -301,6 +301,17 @@ class Worker:
         self.session = session
         return session
 
+    def warm(self, bars: Iterable[Bar]) -> None:
+        """Bring the strategy up to date on `bars` (closed, oldest first) without trading on them."""
+        session = self.session
+        for bar in bars:
+            self._history.append(bar)
+            self._day_closes[bar.ts // DAY_NS] = bar.close
+            session.trading = False
+            session.on_bar_close(bar.ts + self.config.bar_length_ns, bar)
+            self.summary.warmup_bars += 1
+        session.trading = True
+
     def step(self, bar: Bar, *, tick_age_ns: int = 0) -> None:
         """Decide and trade at the close of `bar` (or only warm up on it, when a previous life finished it).
 

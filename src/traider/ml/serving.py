@@ -68,18 +68,23 @@ class MlflowModelProvider:
             ) from None
 
     def _load(self, version: str) -> None:
-        import mlflow
-        import mlflow.pyfunc
-
-        if self.tracking_uri:
-            mlflow.set_tracking_uri(self.tracking_uri)
-        loaded = mlflow.pyfunc.load_model(f"models:/{self.name}/{version}")
-        scoring = loaded.unwrap_python_model()
-        description = scoring.description
-        self._strategy = ModelStrategy(
-            scoring.model,
-            description["features"],
-            threshold=float(description.get("threshold", 0.0)),
-            allow_short=bool(description.get("allow_short", True)),
-        )
+        self._strategy = load_model_strategy(self.name, version, self.tracking_uri)
         self._version = version
+
+
+def load_model_strategy(name: str, version: str, tracking_uri: str | None = None) -> ModelStrategy:
+    """Return the `ModelStrategy` of `models:/<name>/<version>`: the fitted family, features, threshold, shorts."""
+    import mlflow
+    import mlflow.pyfunc
+
+    if tracking_uri:
+        mlflow.set_tracking_uri(tracking_uri)
+    loaded = mlflow.pyfunc.load_model(f"models:/{name}/{version}")
+    scoring = loaded.unwrap_python_model()
+    description = scoring.description
+    return ModelStrategy(
+        scoring.model,
+        description["features"],
+        threshold=float(description.get("threshold", 0.0)),
+        allow_short=bool(description.get("allow_short", True)),
+    )
