@@ -6,7 +6,7 @@ import logging
 
 import typer
 
-from traider.cli import audit, config, db, kill_switch, mlflow_server, model
+from traider.cli import audit, config, dashboard, db, kill_switch, mlflow_server, model
 from traider.cli.backtest import backtest
 from traider.cli.context import error_console
 from traider.cli.ingest import ingest
@@ -26,6 +26,7 @@ app.add_typer(config.app, name="config")
 app.add_typer(model.app, name="model")
 app.add_typer(mlflow_server.app, name="mlflow")
 app.add_typer(kill_switch.app, name="kill-switch")
+app.add_typer(dashboard.app, name="dashboard")
 app.command(name="ingest")(ingest)
 app.command(name="backtest")(backtest)
 app.command(name="train")(train)

@@ -50,6 +50,9 @@ def worker(
     market_type: Annotated[str, typer.Option("--market-type", help="spot or linear_perp (fee schedule).")] = "spot",
     slippage_bps: Annotated[float, typer.Option("--slippage-bps", help="Paper slippage per fill.")] = 2.0,
     health_port: Annotated[int, typer.Option("--health-port", help="Port of GET /health (0: none).")] = 0,
+    health_host: Annotated[
+        str, typer.Option("--health-host", help="Address GET /health listens on (0.0.0.0 in a container).")
+    ] = "127.0.0.1",
     tracing: Annotated[str, typer.Option("--tracing", help="OpenTelemetry spans: none, console or otlp.")] = "none",
     poll: Annotated[float, typer.Option("--poll", help="Seconds between checks of the model alias.")] = 30.0,
 ) -> None:
@@ -91,7 +94,7 @@ def worker(
     stop = threading.Event()
     for number in (signal.SIGINT, signal.SIGTERM):
         signal.signal(number, lambda *_: stop.set())
-    health = HealthServer(running.status, port=health_port).start() if health_port else None
+    health = HealthServer(running.status, host=health_host, port=health_port).start() if health_port else None
     try:
         bars = partial(stored_bars, engine, venue, symbol, timeframe, _date(since), _date(until))
         if feed == "stored":

@@ -47,6 +47,7 @@ from traider.risk.pretrade import PreTradeLimits, PreTradeRisk
 from traider.strategies.base import Bar, Strategy
 
 if TYPE_CHECKING:
+    import pandas as pd
     from sqlalchemy.engine import Engine
 
     from traider.backtest.vectorised import BarCosts
@@ -544,7 +545,32 @@ def _is_connection_error(error: DBAPIError) -> bool:
 def stored_bars(
     engine: Engine, venue: str, symbol: str, timeframe: str, start: datetime | None = None, end: datetime | None = None
 ) -> Iterator[Bar]:
-    """Yield the stored OHLCV bars of one market in time order (the paper worker's replay source)."""
+    """Yield the stored OHLCV bars of one market in time order (the paper worker's replay source).
+
+    When no bars of `timeframe` are stored but shorter ones are (5m bars, say, for a 1h strategy), the longest
+    stored timeframe that divides it is resampled the way the feature build does (`features.online.
+    resample_bars`: complete buckets only), so the worker trades exactly the bars the models were trained on.
+    """
+    frame = _ohlcv(engine, venue, symbol, timeframe, start, end)
+    if frame.empty:
+        source = _finer_timeframe(engine, venue, symbol, timeframe)
+        if source is not None:
+            from traider.features.online import resample_bars
+
+            finer = _ohlcv(engine, venue, symbol, source, start, end)
+            frame = resample_bars(finer, timeframe) if not finer.empty else finer
+    stamps = frame["ts"].dt.as_unit("ns").astype("int64").tolist() if len(frame) else []
+    values = (frame[name].astype("float64").tolist() for name in ("open", "high", "low", "close", "volume"))
+    columns = zip(*values, strict=True)
+    for stamp, (open_, high, low, close, volume) in zip(stamps, columns, strict=True):
+        yield Bar(stamp, open_, high, low, close, volume)
+
+
+def _ohlcv(
+    engine: Engine, venue: str, symbol: str, timeframe: str, start: datetime | None, end: datetime | None
+) -> pd.DataFrame:
+    import pandas as pd
+
     clauses = ["venue = :venue", "symbol = :symbol", "timeframe = :timeframe"]
     values: dict[str, Any] = {"venue": venue, "symbol": symbol, "timeframe": timeframe}
     if start is not None:
@@ -556,6 +582,26 @@ def stored_bars(
     query = f"SELECT ts, open, high, low, close, volume FROM market.ohlcv WHERE {' AND '.join(clauses)} ORDER BY ts"
     with engine.connect() as connection:
         rows = connection.execute(text(query), values).all()
-    for row in rows:
-        stamp = int(row.ts.timestamp() * 1_000_000) * 1_000
-        yield Bar(stamp, float(row.open), float(row.high), float(row.low), float(row.close), float(row.volume))
+    frame = pd.DataFrame(rows, columns=["ts", "open", "high", "low", "close", "volume"])
+    frame["ts"] = pd.to_datetime(frame["ts"], utc=True)
+    return frame
+
+
+def _finer_timeframe(engine: Engine, venue: str, symbol: str, timeframe: str) -> str | None:
+    """Return the longest stored timeframe of the market whose bars divide `timeframe` (None: none)."""
+    from traider.features.online import timeframe_seconds
+
+    with engine.connect() as connection:
+        stored: Any = connection.execute(
+            text("SELECT DISTINCT timeframe FROM market.ohlcv WHERE venue = :venue AND symbol = :symbol"),
+            {"venue": venue, "symbol": symbol},
+        ).scalars()
+        candidates = []
+        for name in stored:
+            try:
+                seconds = timeframe_seconds(str(name))
+            except ValueError:
+                continue
+            if seconds < timeframe_seconds(timeframe) and timeframe_seconds(timeframe) % seconds == 0:
+                candidates.append((seconds, str(name)))
+    return max(candidates)[1] if candidates else None

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from traider.config import Settings, get_settings
+from traider.errors import ConfigurationError
 from traider.marketdata.loader import LoadResult, load_batches
 from traider.marketdata.records import Stream
 from traider.marketdata.source import FetchRequest, Source
@@ -42,6 +43,23 @@ def plan_targets(stream: Stream | str, config: MarketDataConfig | None = None) -
                 for timeframe in timeframes
             )
     return targets
+
+
+def manual_window(params: Mapping[str, Any], start: datetime | None, end: datetime | None) -> tuple[Any, Any]:
+    """Return the run's `start`/`end` params (ISO times) when given, else the data interval."""
+    chosen = [params.get(name) for name in ("start", "end")]
+    if not any(chosen):
+        return start, end
+    if not all(chosen):
+        raise ConfigurationError("a manual ingestion window needs both start and end (ISO times)")
+    try:
+        first, last = (datetime.fromisoformat(str(value)) for value in chosen)
+    except ValueError as error:
+        raise ConfigurationError(f"manual ingestion window: {error}") from None
+    first, last = (moment if moment.tzinfo else moment.replace(tzinfo=UTC) for moment in (first, last))
+    if first >= last:
+        raise ConfigurationError(f"manual ingestion window: start {first} is not before end {last}")
+    return first, last
 
 
 def source_for(target: Target, settings: Settings, config: MarketDataConfig | None = None) -> Source:

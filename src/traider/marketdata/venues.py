@@ -21,6 +21,7 @@ from traider.marketdata.records import Stream
 
 SUPPORTED_CCXT_IDS = frozenset({"coinbase", "binance", "kraken", "bybit", "binanceusdm"})
 DEFAULT_PATH = Path(__file__).resolve().parents[3] / "config" / "marketdata.yaml"
+CONFIG_ENV = "TRAIDER_MARKETDATA_CONFIG"
 TIMEFRAME = re.compile(r"^[0-9]+[smhdwM]$")
 SYMBOL = re.compile(r"^[A-Z0-9]+/[A-Z0-9]+(:[A-Z0-9]+)?$")
 
@@ -114,10 +115,12 @@ class MarketDataConfig(BaseModel):
 
 
 def load_venues(path: Path | None = None, environ: Mapping[str, str] | None = None) -> MarketDataConfig:
-    """Read and validate the venue file, applying TRAIDER_VENUE_<NAME>_ENABLED overrides."""
+    """Read and validate the venue file (TRAIDER_MARKETDATA_CONFIG, else config/marketdata.yaml), applying
+    TRAIDER_VENUE_<NAME>_ENABLED overrides."""
     import yaml  # type: ignore[import-untyped]
 
-    source = path or DEFAULT_PATH
+    variables = os.environ if environ is None else environ
+    source = path or Path(variables.get(CONFIG_ENV) or DEFAULT_PATH)
     try:
         raw = yaml.safe_load(source.read_text(encoding="utf-8"))
     except OSError as error:
@@ -126,7 +129,7 @@ def load_venues(path: Path | None = None, environ: Mapping[str, str] | None = No
         raise ConfigurationError(f"{source}: not valid YAML ({_one_line(str(error))})") from None
     if not isinstance(raw, dict):
         raise ConfigurationError(f"{source}: expected a mapping with a 'venues' key")
-    _apply_overrides(raw, os.environ if environ is None else environ)
+    _apply_overrides(raw, variables)
     try:
         return MarketDataConfig.model_validate(raw)
     except ValidationError as error:

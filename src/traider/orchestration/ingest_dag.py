@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from airflow.sdk import DAG, CronDataIntervalTimetable, dag, task
+from airflow.sdk import DAG, CronDataIntervalTimetable, Param, dag, task
 
 from traider.marketdata.records import Stream
 from traider.orchestration.assets import MARKET_ASSETS
@@ -21,6 +21,10 @@ def build_ingest_dag(stream: Stream, *, dag_id: str, cron: str, doc: str | None)
         catchup=False,
         max_active_runs=1,
         default_args=DEFAULT_ARGS,
+        params={
+            "start": Param(None, type=["null", "string"], description="Window start (ISO time) of a manual backfill"),
+            "end": Param(None, type=["null", "string"], description="Window end (ISO time) of a manual backfill"),
+        },
         tags=["ingest", "market-data"],
         doc_md=doc,
     )
@@ -34,12 +38,16 @@ def build_ingest_dag(stream: Stream, *, dag_id: str, cron: str, doc: str | None)
 
         @task(outlets=[MARKET_ASSETS[stream]], map_index_template="{{ target['venue'] }} {{ target['symbol'] }}")
         def ingest(
-            target: dict[str, str], data_interval_start: Any = None, data_interval_end: Any = None
+            target: dict[str, str],
+            data_interval_start: Any = None,
+            data_interval_end: Any = None,
+            params: dict[str, Any] | None = None,
         ) -> dict[str, Any]:
-            """Fetch and load one target's rows for the data interval (idempotent)."""
-            from traider.marketdata.ingest import ingest_interval
+            """Fetch and load one target's rows for the data interval, or the run's start/end (idempotent)."""
+            from traider.marketdata.ingest import ingest_interval, manual_window
 
-            return ingest_interval(target, data_interval_start, data_interval_end)
+            start, end = manual_window(params or {}, data_interval_start, data_interval_end)
+            return ingest_interval(target, start, end)
 
         ingest.expand(target=plan())
 
