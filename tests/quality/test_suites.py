@@ -296,3 +296,28 @@ def test_run_quality_gate_iso_window_from_settings_returns_xcom_summary(
     assert rows(clean_tables, "SELECT DISTINCT data_interval_start FROM ops.quality_results WHERE run_id = 'r'") == [
         {"data_interval_start": FUNDING_WINDOW[0]}
     ]
+
+
+def test_check_table_reads_through_a_unix_socket_url_like_the_embedded_servers(
+    database_url: URL, clean_tables: Engine, shared_data: Path, quality_home: Path
+) -> None:
+    from traider.db.engine import make_engine
+
+    socket_url = URL.create(
+        database_url.drivername,
+        username=database_url.username,
+        password=database_url.password,
+        database=database_url.database,
+        query={"host": "/var/run/postgresql"},
+    )
+    assert socket_url.host is None
+    if not Path("/var/run/postgresql").is_dir():
+        pytest.skip("the machine's PostgreSQL has no socket in /var/run/postgresql")
+    engine = make_engine(socket_url, role="traider_app")
+    try:
+        write_rows(engine, "market.ohlcv", ohlcv_frame(shared_data))
+        result = check_table(engine, "ohlcv", *OHLCV_WINDOW, "through-socket", home=quality_home)
+    finally:
+        engine.dispose()
+    assert result.success, result.summary()
+    assert result.expectation("expect_column_values_to_not_be_null(close)").observed["element_count"] == 706

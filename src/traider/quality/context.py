@@ -86,8 +86,13 @@ def postgres_datasource(
     if not _NAME.match(current) or not _NAME.match(schema):
         raise ConfigurationError(f"data quality: cannot pass role {current!r} or schema {schema!r} to GX's connections")
     options = f"-c search_path={schema}" + (f" -c role={current}" if current != session else "")
-    connect_args = {"connect_timeout": connect_timeout_s, "options": options}
-    url = engine.url.render_as_string(hide_password=False)
+    connect_args: dict[str, object] = {"connect_timeout": connect_timeout_s, "options": options}
+    address = engine.url
+    socket = address.query.get("host")
+    if address.host is None and socket:  # a Unix socket (the embedded server): GX wants a host in the URL itself
+        connect_args["host"] = socket if isinstance(socket, str) else socket[0]
+        address = address.difference_update_query(["host"]).set(host="localhost")
+    url = address.render_as_string(hide_password=False)
     name = f"{schema}_" + hashlib.sha256(f"{url}\n{options}".encode()).hexdigest()[:12]
     if name in context.data_sources.all():
         existing = context.data_sources.get(name)
