@@ -139,3 +139,28 @@ def test_the_day_to_replay_is_the_chosen_one_else_the_interval_start_else_yester
     assert day_to_replay("", None, now=datetime(2024, 3, 7, 0, 30, tzinfo=UTC)) == "2024-03-06"
     with pytest.raises(ValueError):
         day_to_replay("yesterday", None)
+
+
+def test_the_replayed_equity_path_is_stored_as_backtest_snapshots_beside_the_workers_and_rerunning_changes_nothing(
+    traded: Engine, app_engine: Engine
+) -> None:
+    comparison = compare_day(app_engine, _day(), EmaCrossover(10, 40, allow_short=True))
+    for _ in range(2):
+        verdict = judge_and_record(app_engine, None, _day(), None, comparison, max_drawdown=0.05)
+        assert verdict.action == "none"
+    with traded.connect() as connection:
+        replayed = connection.execute(
+            text("SELECT ts, equity FROM trading.pnl_snapshots WHERE mode = 'backtest' AND strategy = :c ORDER BY ts"),
+            {"c": COMPONENT},
+        ).all()
+        live = connection.execute(
+            text(
+                "SELECT ts, equity FROM trading.pnl_snapshots WHERE mode = 'paper' AND strategy = :c AND ts = ANY(:ts)"
+            ),
+            {"c": COMPONENT, "ts": [row.ts for row in replayed]},
+        ).all()
+        rows = connection.execute(text("SELECT count(*) FROM ops.live_replays")).scalar_one()
+    assert len(replayed) == comparison.bars == 288
+    assert float(replayed[-1].equity) - comparison.start_equity == pytest.approx(comparison.replay_pnl, rel=1e-9)
+    assert {row.ts: float(row.equity) for row in live} == pytest.approx({row.ts: float(row.equity) for row in replayed})
+    assert rows == 1

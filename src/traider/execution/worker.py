@@ -50,6 +50,7 @@ if TYPE_CHECKING:
     import pandas as pd
     from sqlalchemy.engine import Engine
 
+    from traider.alerts.model import Severity
     from traider.backtest.vectorised import BarCosts
 
 log = logging.getLogger(__name__)
@@ -235,21 +236,12 @@ class Worker:
         return False
 
     def _alert_database_back(self, held_s: float) -> None:
-        from traider.alerts.dispatch import raise_alert
-        from traider.alerts.model import Alert
-
-        component = self.config.component
-        raise_alert(
-            self.engine,
-            Alert(
-                "warning",
-                component,
-                f"database connection was lost for {held_s:.1f} s; trading held, then resumed from the store",
-                {"held_s": round(held_s, 3)},
-                f"{component}:database",
-            ),
+        self._alert(
+            "warning",
+            f"database connection was lost for {held_s:.1f} s; trading held, then resumed from the store",
+            {"held_s": round(held_s, 3)},
+            "database",
         )
-        self.summary.alerts += 1
 
     def run(self, bars: Iterable[Bar], stop: threading.Event | None = None) -> WorkerSummary:
         """Trade every bar of `bars` (closed bars, oldest first) until they end or `stop` is set."""
@@ -371,8 +363,6 @@ class Worker:
 
     def _reconcile(self) -> None:
         """Check the ledger before trading (paper: against itself; live: against the venue), or refuse and alert."""
-        from traider.alerts.dispatch import raise_alert
-        from traider.alerts.model import Alert
         from traider.execution.reconcile import VenueBroker, reconcile_ledger, reconcile_with_venue
 
         config = self.config
@@ -384,15 +374,11 @@ class Worker:
         if not problems:
             return
         component = self.config.component
-        raise_alert(
-            self.engine,
-            Alert(
-                "critical",
-                component,
-                f"reconciliation failed, not trading: {'; '.join(problems)}",
-                {"problems": problems},
-                f"{component}:reconciliation",
-            ),
+        self._alert(
+            "critical",
+            f"reconciliation failed, not trading: {'; '.join(problems)}",
+            {"problems": problems},
+            "reconciliation",
         )
         raise ReconciliationError(f"{component}: reconciliation failed, not trading: {'; '.join(problems)}")
 
@@ -466,56 +452,43 @@ class Worker:
 
     def _alert_on(self, session: TradingSession, bar: Bar, equity: float) -> None:
         """Raise an alert for orders the risk checks cut or refused on this bar, and for a drawdown breach."""
-        from traider.alerts.dispatch import raise_alert
-        from traider.alerts.model import Alert
-
-        component, when = self.config.component, utc_datetime(bar.ts).isoformat()
+        when = utc_datetime(bar.ts).isoformat()
         new = session.refusals[self._refusals_seen :]
         self._refusals_seen = len(session.refusals)
         if new:
-            raise_alert(
-                self.engine,
-                Alert(
-                    "warning",
-                    component,
-                    f"risk checks cut or refused an order at {when}: {'; '.join(new)}",
-                    {"bar": when, "reasons": new},
-                    f"{component}:risk",
-                ),
+            self._alert(
+                "warning",
+                f"risk checks cut or refused an order at {when}: {'; '.join(new)}",
+                {"bar": when, "reasons": new},
+                "risk",
             )
-            self.summary.alerts += 1
         self._peak_equity = max(self._peak_equity, equity)
         drawdown = 1.0 - equity / self._peak_equity if self._peak_equity > 0 else 0.0
         if drawdown > self.config.drawdown_alert and not self._in_drawdown:
-            raise_alert(
-                self.engine,
-                Alert(
-                    "critical",
-                    component,
-                    f"drawdown {drawdown:.2%} exceeds {self.config.drawdown_alert:.2%} at {when}",
-                    {"bar": when, "equity": equity, "peak": self._peak_equity},
-                    f"{component}:drawdown",
-                ),
+            self._alert(
+                "critical",
+                f"drawdown {drawdown:.2%} exceeds {self.config.drawdown_alert:.2%} at {when}",
+                {"bar": when, "equity": equity, "peak": self._peak_equity},
+                "drawdown",
             )
-            self.summary.alerts += 1
         self._in_drawdown = drawdown > self.config.drawdown_alert
 
     def alert_latency(self, elapsed_s: float, threshold_s: float) -> None:
         """Raise an alert: one bar's tick → order path took `elapsed_s`, over `threshold_s`."""
+        self._alert(
+            "warning",
+            f"tick-to-order latency {elapsed_s * 1000:.0f} ms exceeds {threshold_s * 1000:.0f} ms",
+            {"latency_ms": round(elapsed_s * 1000, 3), "threshold_ms": threshold_s * 1000},
+            "latency",
+        )
+
+    def _alert(self, severity: Severity, message: str, context: dict[str, Any], kind: str) -> None:
+        """Store and send one alert of this worker (deduplicated per worker and `kind`) and count it."""
         from traider.alerts.dispatch import raise_alert
         from traider.alerts.model import Alert
 
         component = self.config.component
-        raise_alert(
-            self.engine,
-            Alert(
-                "warning",
-                component,
-                f"tick-to-order latency {elapsed_s * 1000:.0f} ms exceeds {threshold_s * 1000:.0f} ms",
-                {"latency_ms": round(elapsed_s * 1000, 3), "threshold_ms": threshold_s * 1000},
-                f"{component}:latency",
-            ),
-        )
+        raise_alert(self.engine, Alert(severity, component, message, context, f"{component}:{kind}"))
         self.summary.alerts += 1
 
     def _heartbeat(self, details: dict[str, Any], *, force: bool = False) -> None:

@@ -81,6 +81,7 @@ class DayComparison:
     fill_price_deviation_bps: float | None
     bars: int
     mismatches: list[str] = field(default_factory=list)
+    replay_curve: list[tuple[int, float]] = field(default_factory=list)  # (bar open ns, equity at its close)
 
     @property
     def pnl_deviation(self) -> float:
@@ -162,7 +163,9 @@ def compare_day(engine: Engine, worker: WorkerDay, strategy: Strategy) -> DayCom
     replay_pnl = portfolio.cash + portfolio.positions.get(worker.symbol, 0.0) * last - start_equity
     live = _live_orders(engine, worker, start, end)
     curve = _live_curve(engine, worker, first_open, last_open)
-    return _compare(live, recorder, start_equity, replay_pnl, curve, len(bars))
+    comparison = _compare(live, recorder, start_equity, replay_pnl, curve, len(bars))
+    comparison.replay_curve = list(zip(session.stamps, session.equity, strict=True))
+    return comparison
 
 
 def _compare(

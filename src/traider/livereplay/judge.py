@@ -116,8 +116,26 @@ def _already_rolled_back(engine: Engine, worker: WorkerDay) -> bool:
 def _store(
     engine: Engine, worker: WorkerDay, model: tuple[str, str] | None, comparison: DayComparison, verdict: Verdict
 ) -> None:
+    """Upsert the day's row in ops.live_replays and the replay's equity path as `backtest` P&L snapshots
+    (strategy = the worker's component), which the dashboard's analysis page sets against the worker's own."""
     details: dict[str, Any] = {**comparison.as_details(), "rolled_back_to": verdict.rolled_back_to}
     with engine.begin() as connection:
+        if comparison.replay_curve:
+            connection.execute(
+                text(
+                    "INSERT INTO trading.pnl_snapshots (mode, strategy, ts, equity, realised_pnl, unrealised_pnl, "
+                    "fees_paid, funding_pnl) SELECT 'backtest', :component, to_timestamp(c.ts / 1e9), c.equity, "
+                    "c.equity - :start, 0, 0, 0 FROM unnest(CAST(:stamps AS bigint[]), CAST(:equities AS float8[])) "
+                    "AS c(ts, equity) ON CONFLICT (mode, strategy, ts) DO UPDATE SET equity = EXCLUDED.equity, "
+                    "realised_pnl = EXCLUDED.realised_pnl"
+                ),
+                {
+                    "component": worker.component,
+                    "start": comparison.start_equity,
+                    "stamps": [stamp for stamp, _ in comparison.replay_curve],
+                    "equities": [equity for _, equity in comparison.replay_curve],
+                },
+            )
         connection.execute(
             text(
                 "INSERT INTO ops.live_replays (day, component, model_name, model_version, live_pnl, replay_pnl, "
