@@ -78,7 +78,7 @@ def models() -> None:
             version_url(uri, name, version)
             for name, version in zip(decisions["model_name"], decisions["version"], strict=True)
         ]
-        decisions["run"] = [run_url(uri, run) if run else None for run in decisions["run_id"]]
+        decisions["run"] = [run_url(uri, run) if isinstance(run, str) and run else None for run in decisions["run_id"]]
         ui.table(
             decisions[DECISION_COLUMNS],
             column_config={

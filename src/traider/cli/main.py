@@ -9,6 +9,7 @@ import typer
 from traider.cli import audit, config, dashboard, db, kill_switch, mlflow_server, model
 from traider.cli.backtest import backtest
 from traider.cli.context import error_console
+from traider.cli.demo import demo
 from traider.cli.ingest import ingest
 from traider.cli.train import train
 from traider.cli.worker import worker
@@ -29,6 +30,7 @@ app.add_typer(kill_switch.app, name="kill-switch")
 app.add_typer(dashboard.app, name="dashboard")
 app.command(name="ingest")(ingest)
 app.command(name="backtest")(backtest)
+app.command(name="demo")(demo)
 app.command(name="train")(train)
 app.command(name="worker")(worker)
 

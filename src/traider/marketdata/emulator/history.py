@@ -38,6 +38,15 @@ CANDLE_FILES: tuple[CandleFile, ...] = (
     ),
     CandleFile(
         "binance",
+        "spot",
+        "BTCUSDT",
+        "5m",
+        "freqtrade/tests/testdata/orderflow/candles.json",
+        "BTC/USDT 5m of 2023-01/02, venue not recorded upstream (assigned to Binance spot, as the model specs and "
+        "the pipeline tests read it)",
+    ),
+    CandleFile(
+        "binance",
         "fapi",
         "XRPUSDT",
         "1h",

@@ -1,0 +1,1 @@
+"""`traider demo`: the main job end to end on the embedded default."""
