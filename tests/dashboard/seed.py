@@ -171,7 +171,7 @@ def seed_model(app_engine: Engine, *, now: datetime) -> str:
                     reasons=reasons,
                     actor="traider-gate",
                     decided_at=now - timedelta(hours=4 - version),
-                    run_id=f"run{version}",
+                    run_id=None if version == 2 else f"run{version}",  # a decision may name no run
                 ),
             )
     return name

@@ -6,7 +6,7 @@ import logging
 
 import typer
 
-from traider.cli import audit, config, dashboard, db, kill_switch, mlflow_server, model
+from traider.cli import airflow, audit, config, dashboard, db, kill_switch, mlflow_server, model
 from traider.cli.backtest import backtest
 from traider.cli.context import error_console
 from traider.cli.demo import demo
@@ -28,6 +28,7 @@ app.add_typer(model.app, name="model")
 app.add_typer(mlflow_server.app, name="mlflow")
 app.add_typer(kill_switch.app, name="kill-switch")
 app.add_typer(dashboard.app, name="dashboard")
+app.add_typer(airflow.app, name="airflow")
 app.command(name="ingest")(ingest)
 app.command(name="backtest")(backtest)
 app.command(name="demo")(demo)

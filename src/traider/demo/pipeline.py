@@ -127,9 +127,9 @@ def _mlflow(settings: Settings, server_url: Any, home: Path, say: Say) -> Iterat
 def _airflow_environment(
     settings: Settings, server_url: Any, home: Path, emulator_url: str, mlflow_env: dict[str, str], say: Say
 ) -> dict[str, str]:
-    from traider.registry.server import ensure_database
+    from traider.db.databases import ensure_database
 
-    ensure_database(server_url, AIRFLOW_DATABASE)
+    ensure_database(server_url, AIRFLOW_DATABASE, purpose="the demo's Airflow metadata")
     airflow_home = home / "demo" / "airflow"
     airflow_home.mkdir(parents=True, exist_ok=True)
     venues = home / "demo" / "marketdata.yaml"

@@ -113,24 +113,10 @@ def config_from_settings(
 
 
 def ensure_database(server_url: URL, name: str) -> bool:
-    """Create database `name` on the server `server_url` points at unless it exists; return True if created."""
-    import psycopg
-    from psycopg import sql
+    """Create MLflow's database `name` on the server `server_url` points at unless it exists."""
+    from traider.db.databases import ensure_database as create_once
 
-    from traider.db.url import describe_server, libpq_dsn
-
-    try:
-        with psycopg.connect(libpq_dsn(server_url), autocommit=True, connect_timeout=10) as connection:
-            if connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
-                return False
-            connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-            return True
-    except psycopg.Error as error:
-        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise MlflowServerError(
-            f"cannot create database {name!r} for MLflow on PostgreSQL at {describe_server(server_url)} ({first}); "
-            "create it yourself or grant CREATEDB to the login role"
-        ) from error
+    return create_once(server_url, name, purpose="MLflow's")
 
 
 def start(config: MlflowServerConfig, *, timeout_s: float = 180.0) -> bool:

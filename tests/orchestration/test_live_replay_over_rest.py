@@ -1,0 +1,53 @@
+"""CI's path to the nightly live replay: the real Airflow services, `traider airflow trigger live_replay --wait`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import URL, Engine
+
+from tests.orchestration.platform import airflow_platform
+from traider.backtest.vectorised import BarCosts
+from traider.db.bulk import write_rows
+from traider.execution.worker import FixedStrategy, Worker, WorkerConfig, stored_bars
+from traider.risk.pretrade import PreTradeLimits
+from traider.strategies.technical import EmaCrossover
+
+pytestmark = pytest.mark.timeout(600)
+
+
+def test_live_replay_is_triggered_over_rest_waited_for_and_succeeds(
+    database_url: URL, clean_tables: Engine, app_engine: Engine, shared_data: Path, tmp_path: Path
+) -> None:
+    frame = pd.read_feather(shared_data / "freqtrade" / "tests" / "testdata" / "UNITTEST_BTC-5m.feather")
+    frame = frame.rename(columns={"date": "ts"}).iloc[:600]
+    frame.insert(0, "venue", "binance")
+    frame.insert(1, "symbol", "BTC/USDT")
+    frame.insert(2, "timeframe", "5m")
+    write_rows(app_engine, "market.ohlcv", frame)
+    config = WorkerConfig(
+        venue="binance",
+        symbol="BTC/USDT",
+        costs=BarCosts(fee_rate=0.001, slippage_bps=2.0),
+        timeframe="5m",
+        limits=PreTradeLimits.for_mode("paper"),
+    )
+    Worker(config, app_engine, FixedStrategy(EmaCrossover(10, 40))).run(
+        stored_bars(app_engine, "binance", "BTC/USDT", "5m")
+    )
+
+    with airflow_platform(database_url, tmp_path / "home") as platform:
+        done = platform.trigger("live_replay", {"day": "2018-01-11", "timeframe": "5m"}, timeout_s=300)
+        missing = platform.trigger("live_replay_typo", {}, timeout_s=60)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "success" in done.stdout
+    assert "replay" in done.stdout  # the mapped task that replayed the worker's day
+    assert missing.returncode == 2
+    with clean_tables.connect() as connection:
+        traded = connection.execute(
+            text("SELECT count(*) FROM trading.pnl_snapshots WHERE strategy = 'worker:paper:binance:BTC/USDT'")
+        ).scalar_one()
+    assert traded > 0
