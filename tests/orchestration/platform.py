@@ -33,6 +33,7 @@ from sqlalchemy.engine import URL
 from tests.mlflow_server import free_port
 from traider.db.url import libpq_dsn
 from traider.orchestration import services
+from traider.processes import process_alive
 
 REPO = Path(__file__).resolve().parents[2]
 TRAIDER = Path(sys.executable).with_name("traider")
@@ -176,10 +177,10 @@ def _down(home: Path, environment: Mapping[str, str]) -> None:
     finally:
         services.stop(home)
     deadline = time.monotonic() + 10
-    left = [pid for pids in family.values() for pid in pids if services.process_alive(pid)]
+    left = [pid for pids in family.values() for pid in pids if process_alive(pid)]
     while left and time.monotonic() < deadline:
         time.sleep(0.2)
-        left = [pid for pid in left if services.process_alive(pid)]
+        left = [pid for pid in left if process_alive(pid)]
     for pid in left:
         with suppress(ProcessLookupError):
             os.kill(pid, 9)

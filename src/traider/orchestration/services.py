@@ -45,6 +45,7 @@ from urllib.parse import urlsplit
 from sqlalchemy.engine import URL
 
 from traider.errors import TraiderError
+from traider.processes import process_alive, reap, remember
 
 HOST = "127.0.0.1"
 Executor = Literal["LocalExecutor", "CeleryExecutor"]
@@ -56,7 +57,6 @@ EXECUTORS: dict[str, Executor] = {"local": "LocalExecutor", "celery": "CeleryExe
 _SIGTERM_AGAIN_AFTER_S = 4.0  # a second SIGTERM makes the services skip their grace periods
 # the triggerer holds no task (its triggers go back to the queue) but can take 10 s more to stop its runner
 _SIGKILL_AFTER_S = {"triggerer": 6.0}
-_STARTED: dict[int, subprocess.Popen[bytes]] = {}
 
 
 class AirflowPlatformError(TraiderError):
@@ -439,7 +439,7 @@ def _spawn(config: AirflowPlatformConfig, component: str, environment: dict[str,
             cwd=config.airflow_home,
             start_new_session=True,  # its own process group, so `stop` ends its workers with it
         )
-    _STARTED[process.pid] = process
+    remember(process)
     record = {"pid": process.pid, "start": _start_time(process.pid), "port": config.port}
     (config.airflow_home / "run" / f"{component}.pid").write_text(json.dumps(record))
     return process
@@ -604,33 +604,13 @@ def descendants(pid: int) -> list[int]:
     return found
 
 
-def process_alive(pid: int) -> bool:
-    """Return True while `pid` runs (a zombie, exited but not yet reaped, does not count)."""
-    process = _STARTED.get(pid)
-    if process is not None:
-        return process.poll() is None
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:  # a zombie (exited, not yet reaped by its parent) is not running
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except (OSError, IndexError):
-        return True
-
-
 def _signal(pid: int, signum: signal.Signals) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.kill(pid, signum)
 
 
 def _reap(pid: int) -> None:
-    process = _STARTED.pop(pid, None)
-    if process is not None:
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            process.wait(timeout=5)
+    reap(pid)
 
 
 def _without_password(url: URL) -> str:

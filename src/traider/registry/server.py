@@ -32,13 +32,13 @@ from pydantic import SecretStr
 from sqlalchemy.engine import URL
 
 from traider.config import Settings
+from traider.processes import process_alive, reap, remember, started
 from traider.registry.client import check_credentials, is_healthy
 from traider.registry.errors import MlflowServerError
 
 HOST = "127.0.0.1"
 MIN_PASSWORD_LENGTH = 12  # MLflow's own rule for user passwords
 AUTH_CACHE_TTL_S = 60
-_STARTED: dict[int, subprocess.Popen[bytes]] = {}
 
 
 @dataclass(frozen=True)
@@ -184,7 +184,7 @@ def running_pid(home: Path) -> int | None:
         pid = int(json.loads(path.read_text())["pid"])
     except (OSError, ValueError, KeyError, TypeError):
         return None
-    if _alive(pid) and _is_mlflow_server(pid):
+    if process_alive(pid) and _is_mlflow_server(pid):
         return pid
     path.unlink(missing_ok=True)
     return None
@@ -261,7 +261,7 @@ def _spawn(config: MlflowServerConfig) -> subprocess.Popen[bytes]:
             cwd=config.home,
             start_new_session=True,  # its own process group, so `stop` ends the workers with it
         )
-    _STARTED[process.pid] = process
+    remember(process)
     return process
 
 
@@ -281,19 +281,6 @@ def _wait_until_healthy(config: MlflowServerConfig, process: subprocess.Popen[by
     )
 
 
-def _alive(pid: int) -> bool:
-    process = _STARTED.get(pid)
-    if process is not None:
-        return process.poll() is None
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def _is_mlflow_server(pid: int) -> bool:
     try:
         arguments = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
@@ -308,17 +295,17 @@ def _signal_group(pid: int, signum: signal.Signals) -> None:
 
 
 def _wait_for_exit(pid: int, timeout_s: float) -> bool:
-    process = _STARTED.get(pid)
+    process = started(pid)
     if process is not None:
         try:
             process.wait(timeout=timeout_s)
         except subprocess.TimeoutExpired:
             return False
-        _STARTED.pop(pid, None)
+        reap(pid)
         return True
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        if not _alive(pid):
+        if not process_alive(pid):
             return True
         time.sleep(0.1)
     return False
