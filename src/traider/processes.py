@@ -47,3 +47,12 @@ def reap(pid: int, timeout_s: float = 5.0) -> None:
     if process is not None:
         with contextlib.suppress(subprocess.TimeoutExpired):
             process.wait(timeout=timeout_s)
+
+
+def last_log_line(log_file: Path) -> str:
+    """Return the last non-empty line of a service's log (for one-line errors), or what stands in for it."""
+    try:
+        lines = [line.strip() for line in log_file.read_text(errors="replace").splitlines() if line.strip()]
+    except OSError:
+        return "no log"
+    return lines[-1][:300] if lines else "empty log"

@@ -24,25 +24,23 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import URL, Engine
 
+from tests.features.market import UNITTEST_5M, load_file, utc
 from traider.audit.chain import verify
 from traider.db import embedded, migrate
-from traider.db.bulk import write_rows
 from traider.db.engine import make_engine
 from traider.db.url import parse_database_url
 
 TRAIDER = str(Path(sys.executable).parent / "traider")
 BARS = 1_200
+FIRST_BAR, FIVE_MINUTES = utc(2018, 1, 10, 4, 55), pd.Timedelta(minutes=5)
 KILLS = 50
 STRATEGY = ("--strategy", "ema_crossover", "--param", "fast=3", "--param", "slow=8", "--param", "allow_short=true")
 
 
 def _load_bars(engine: Engine, shared_data: Path) -> None:
-    frame = pd.read_feather(shared_data / "freqtrade" / "tests" / "testdata" / "UNITTEST_BTC-5m.feather")
-    frame = frame.rename(columns={"date": "ts"}).iloc[:BARS]
-    frame.insert(0, "venue", "binance")
-    frame.insert(1, "symbol", "BTC/USDT")
-    frame.insert(2, "timeframe", "5m")
-    write_rows(engine, "market.ohlcv", frame)
+    load_file(
+        engine, shared_data, UNITTEST_5M, until=FIRST_BAR + BARS * FIVE_MINUTES, symbol="BTC/USDT", timeframe="5m"
+    )
 
 
 def _worker(url: URL, *extra: str) -> subprocess.Popen[bytes]:

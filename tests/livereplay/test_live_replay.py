@@ -6,16 +6,15 @@ import dataclasses
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-import pandas as pd
 import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
+from tests.features.market import UNITTEST_5M, load_file, utc
 from tests.registry.conftest import registry  # noqa: F401 (the fixture, found by name)
 from tests.registry.support import Registry
 from tests.registry.test_aliases import _gate
 from traider.backtest.vectorised import BarCosts
-from traider.db.bulk import write_rows
 from traider.execution.worker import FixedStrategy, Worker, WorkerConfig, stored_bars
 from traider.livereplay.comparison import DayComparison, WorkerDay, compare_day
 from traider.livereplay.judge import judge_and_record
@@ -32,12 +31,7 @@ DAY = date(2018, 1, 12)
 @pytest.fixture
 def traded(clean_tables: Engine, app_engine: Engine, shared_data: Path) -> Engine:
     """Five days of real 5m BTC bars stored, and a paper worker that traded them all."""
-    frame = pd.read_feather(shared_data / "freqtrade" / "tests" / "testdata" / "UNITTEST_BTC-5m.feather")
-    frame = frame.rename(columns={"date": "ts"}).iloc[:1500]
-    frame.insert(0, "venue", "binance")
-    frame.insert(1, "symbol", "BTC/USDT")
-    frame.insert(2, "timeframe", "5m")
-    write_rows(app_engine, "market.ohlcv", frame)
+    load_file(app_engine, shared_data, UNITTEST_5M, until=utc(2018, 1, 15, 9, 55), symbol="BTC/USDT", timeframe="5m")
     config = WorkerConfig(venue="binance", symbol="BTC/USDT", costs=COSTS, timeframe="5m", limits=LIMITS)
     Worker(config, app_engine, FixedStrategy(EmaCrossover(10, 40, allow_short=True))).run(
         stored_bars(app_engine, "binance", "BTC/USDT", "5m")

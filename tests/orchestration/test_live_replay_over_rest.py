@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pandas as pd
 import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import URL, Engine
 
+from tests.features.market import UNITTEST_5M, load_file, utc
 from tests.orchestration.platform import airflow_platform
 from traider.backtest.vectorised import BarCosts
-from traider.db.bulk import write_rows
 from traider.execution.worker import FixedStrategy, Worker, WorkerConfig, stored_bars
 from traider.risk.pretrade import PreTradeLimits
 from traider.strategies.technical import EmaCrossover
@@ -22,12 +21,7 @@ pytestmark = pytest.mark.timeout(600)
 def test_live_replay_is_triggered_over_rest_waited_for_and_succeeds(
     database_url: URL, clean_tables: Engine, app_engine: Engine, shared_data: Path, tmp_path: Path
 ) -> None:
-    frame = pd.read_feather(shared_data / "freqtrade" / "tests" / "testdata" / "UNITTEST_BTC-5m.feather")
-    frame = frame.rename(columns={"date": "ts"}).iloc[:600]
-    frame.insert(0, "venue", "binance")
-    frame.insert(1, "symbol", "BTC/USDT")
-    frame.insert(2, "timeframe", "5m")
-    write_rows(app_engine, "market.ohlcv", frame)
+    load_file(app_engine, shared_data, UNITTEST_5M, until=utc(2018, 1, 12, 6, 55), symbol="BTC/USDT", timeframe="5m")
     config = WorkerConfig(
         venue="binance",
         symbol="BTC/USDT",

@@ -45,3 +45,8 @@ class SimulatedClock:
 def utc_datetime(nanoseconds: int) -> datetime:
     """Return the UTC datetime of a time in ns since the epoch (microsecond precision, as PostgreSQL keeps)."""
     return datetime.fromtimestamp(nanoseconds / 1e9, tz=UTC)
+
+
+def epoch_nanoseconds(moment: datetime) -> int:
+    """Return a stored (timezone-aware, microsecond) time in ns since the epoch: the inverse of `utc_datetime`."""
+    return int(moment.timestamp() * 1_000_000) * 1_000

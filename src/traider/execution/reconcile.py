@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Protocol
 from sqlalchemy import text
 
 from traider.backtest.costs.fills import Side
-from traider.execution.clock import utc_datetime
+from traider.execution.clock import epoch_nanoseconds
 from traider.execution.orders import Fill, Order
 
 if TYPE_CHECKING:
@@ -117,7 +117,7 @@ def _settle_unsettled(store: TradingStore, broker: VenueBroker, symbol: str, fee
             {"mode": store.mode, "venue": store.venue, "symbol": symbol},
         ).all()
     for row in rows:
-        decided = int(row.created_at.timestamp() * 1_000_000) * 1_000
+        decided = epoch_nanoseconds(row.created_at)
         order = Order(row.client_order_id, symbol, Side(row.side), float(row.quantity), decided, 0.0)
         fill = broker.execute(order, 0.0, decided)
         if fill is not None:
@@ -135,12 +135,4 @@ def _recent_orders(store: TradingStore, symbol: str) -> list[tuple[str, float, i
             ),
             {"mode": store.mode, "venue": store.venue, "symbol": symbol, "limit": RECENT_ORDERS},
         ).all()
-    return [
-        (row.client_order_id, float(row.filled_quantity), int(row.created_at.timestamp() * 1_000_000) * 1_000)
-        for row in rows
-    ]
-
-
-def describe_since(nanoseconds: int) -> str:
-    """Return an ISO time for messages."""
-    return utc_datetime(nanoseconds).isoformat()
+    return [(row.client_order_id, float(row.filled_quantity), epoch_nanoseconds(row.created_at)) for row in rows]

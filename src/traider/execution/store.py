@@ -18,7 +18,7 @@ from sqlalchemy import Connection, text
 from sqlalchemy.engine import Engine
 
 from traider.audit.chain import append
-from traider.execution.clock import utc_datetime
+from traider.execution.clock import epoch_nanoseconds, utc_datetime
 from traider.execution.orders import Fill, Order
 from traider.execution.positions import PositionState
 
@@ -227,7 +227,7 @@ class TradingStore:
             ).first()
         if row is None:
             return None
-        return int(row.last_bar.timestamp() * 1_000_000) * 1_000, float(row.target)
+        return epoch_nanoseconds(row.last_bar), float(row.target)
 
     def order_state(self, client_order_id: str) -> tuple[str, float] | None:
         """Return (status, filled quantity) of a stored order, or None when it is not stored."""

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import text
 
-from traider.execution.clock import utc_datetime
+from traider.execution.clock import epoch_nanoseconds, utc_datetime
 from traider.execution.portfolio import Portfolio
 from traider.execution.session import DAY_NS, SessionConfig, TradingSession
 from traider.execution.worker import stored_bars
@@ -268,8 +268,7 @@ def _live_orders(
             {"mode": worker.mode, "venue": worker.venue, "symbol": worker.symbol, "start": start, "end": end},
         ).all()
     return [
-        (int(row.created_at.timestamp() * 1_000_000) * 1_000, row.side, None if row.price is None else float(row.price))
-        for row in rows
+        (epoch_nanoseconds(row.created_at), row.side, None if row.price is None else float(row.price)) for row in rows
     ]
 
 

@@ -45,7 +45,7 @@ from urllib.parse import urlsplit
 from sqlalchemy.engine import URL
 
 from traider.errors import TraiderError
-from traider.processes import process_alive, reap, remember
+from traider.processes import last_log_line, process_alive, reap, remember
 
 HOST = "127.0.0.1"
 Executor = Literal["LocalExecutor", "CeleryExecutor"]
@@ -272,7 +272,7 @@ def migrate(config: AirflowPlatformConfig, *, timeout_s: float = 300.0) -> None:
             ) from error
     if done.returncode != 0:
         raise AirflowPlatformError(
-            f"`airflow db migrate` failed (code {done.returncode}): {_last_log_line(log_file)}; see {log_file}"
+            f"`airflow db migrate` failed (code {done.returncode}): {last_log_line(log_file)}; see {log_file}"
         )
 
 
@@ -457,7 +457,7 @@ def _wait_until_healthy(
                 log_file = config.log_file(component)
                 raise AirflowPlatformError(
                     f"the Airflow {component} exited during start-up (code {process.returncode}): "
-                    f"{_last_log_line(log_file)}; see {log_file}"
+                    f"{last_log_line(log_file)}; see {log_file}"
                 )
         report = health(config.url, timeout_s=2.0)
         if report is not None:
@@ -621,11 +621,3 @@ def _without_password(url: URL) -> str:
 def _first_line(error: BaseException) -> str:
     text = str(error).strip()
     return text.splitlines()[0] if text else type(error).__name__
-
-
-def _last_log_line(log_file: Path) -> str:
-    try:
-        lines = [line.strip() for line in log_file.read_text(errors="replace").splitlines() if line.strip()]
-    except OSError:
-        return "no log"
-    return lines[-1][:300] if lines else "empty log"

@@ -32,7 +32,7 @@ from pydantic import SecretStr
 from sqlalchemy.engine import URL
 
 from traider.config import Settings
-from traider.processes import process_alive, reap, remember, started
+from traider.processes import last_log_line, process_alive, reap, remember, started
 from traider.registry.client import check_credentials, is_healthy
 from traider.registry.errors import MlflowServerError
 
@@ -273,7 +273,7 @@ def _wait_until_healthy(config: MlflowServerConfig, process: subprocess.Popen[by
         if process.poll() is not None:
             raise MlflowServerError(
                 f"the MLflow server exited during start-up (code {process.returncode}): "
-                f"{_last_log_line(config.log_file)}; see {config.log_file}"
+                f"{last_log_line(config.log_file)}; see {config.log_file}"
             )
         time.sleep(0.25)
     raise MlflowServerError(
@@ -318,11 +318,3 @@ def _without_password(url: URL) -> str:
 
 def _secret(value: SecretStr | None) -> str | None:
     return None if value is None else value.get_secret_value()
-
-
-def _last_log_line(log_file: Path) -> str:
-    try:
-        lines = [line.strip() for line in log_file.read_text(errors="replace").splitlines() if line.strip()]
-    except OSError:
-        return "no log"
-    return lines[-1][:300] if lines else "empty log"
